@@ -1,0 +1,46 @@
+# Everything sets itself up: `make lab` and `make test` work on a fresh machine.
+SHELL := /bin/bash
+VENV  := .venv
+PY    := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+SAMPLE ?= data/samples
+PORT  ?= 8888
+export UV_PYTHON_DOWNLOADS := never
+export PYTHONDONTWRITEBYTECODE := 1
+
+.PHONY: setup lab test check bench browser clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@test -x $(PY) || python3 -m venv $(VENV)
+	@$(PY) -m pip --disable-pip-version-check -q install uv
+	$(VENV)/bin/uv pip install --python $(PY) -q -e '.[dev]'
+	@touch $(STAMP)
+
+# Debian's chromium for the browser tests (never a downloaded browser build).
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  echo "installing Debian's chromium"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && $$SUDO DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+
+lab: setup
+	@mkdir -p $(VENV)/share/jupyter/lab/settings
+	@cp scripts/lab-overrides.json $(VENV)/share/jupyter/lab/settings/overrides.json
+	POSTBACK_KIT_SAMPLE=$(SAMPLE) $(VENV)/bin/jupyter lab --ServerApp.ip=127.0.0.1 --ServerApp.port=$(PORT) \
+	  $$( [ "$$(id -u)" = 0 ] && echo --allow-root ) notebooks/01_triage.ipynb
+
+test: setup browser
+	$(PY) -m pytest -q
+
+check: setup
+	$(VENV)/bin/ruff check postback_kit tests scripts
+	$(VENV)/bin/ruff format --check postback_kit tests scripts
+	$(VENV)/bin/mypy
+
+bench: setup
+	$(PY) scripts/bench.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

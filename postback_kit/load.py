@@ -1,0 +1,749 @@
+"""Load postback exports (CSV, CSV.gz, Logs API JSON, Parquet) into the canonical attempt table.
+
+>>> frame = load("data/samples/csv")                     # doctest: +SKIP
+>>> frame, report = load("data/samples/csv", report=True)  # doctest: +SKIP
+>>> print(report.summary())                              # doctest: +SKIP
+
+Nothing is dropped silently: a row that cannot be read is kept out of the frame, counted, and
+listed in the :class:`LoadReport` with its file, line and reason, and ``load`` warns
+(:class:`~postback_kit.errors.LoadWarning`) whenever that happens.
+"""
+
+from __future__ import annotations
+
+import csv
+import glob as globlib
+import gzip
+import io
+import json
+import os
+import tempfile
+import warnings
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import IO, Any, Literal, NamedTuple, overload
+
+import polars as pl
+
+from . import cache as cachelib
+from .errors import ExportReadError, LoadWarning
+from .schema import FIELD_NAMES, FIELDS
+from .schema import field as field_of
+
+__all__ = ["FileReport", "LoadReport", "LoadResult", "load"]
+
+Source = str | os.PathLike[str] | Sequence[str | os.PathLike[str]]
+Format = Literal["csv", "json", "parquet"]
+
+_EXPORT_SUFFIXES = {".csv", ".json", ".parquet", ".pq", ".gz", ".tsv", ".txt", ""}
+_MAX_EXAMPLES = 1000
+_DATETIME_FORMAT = "%Y-%m-%d %H:%M:%S"
+_PROBLEM = "__problem"
+_RECORD = "__record"
+
+
+# --------------------------------------------------------------------------- report
+
+
+@dataclass
+class FileReport:
+    """What was read from one file."""
+
+    path: str
+    format: str
+    compressed: bool
+    rows_read: int
+    rows_loaded: int
+    rows_rejected: int
+    columns: list[str]
+
+
+@dataclass
+class LoadReport:
+    """Files read, rows per file, rejected rows with file/line/reason, and the columns found."""
+
+    files: list[FileReport] = field(default_factory=list)
+    rejected: list[dict[str, Any]] = field(default_factory=list)
+    """Up to 1000 rejected rows: ``{"file", "line", "record", "reason"}``."""
+    skipped: list[dict[str, str]] = field(default_factory=list)
+    """Files in a folder that are not postback exports: ``{"file", "reason"}``."""
+    columns: list[str] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)
+    """Documented fields the export does not have."""
+    unknown: list[str] = field(default_factory=list)
+    """Columns the docs do not list; they are kept as text."""
+    notes: list[str] = field(default_factory=list)
+    from_cache: bool = False
+
+    @property
+    def rows_read(self) -> int:
+        return sum(f.rows_read for f in self.files)
+
+    @property
+    def rows_loaded(self) -> int:
+        return sum(f.rows_loaded for f in self.files)
+
+    @property
+    def rows_rejected(self) -> int:
+        return sum(f.rows_rejected for f in self.files)
+
+    def rejected_frame(self) -> pl.DataFrame:
+        """The rejected rows (up to 1000) as a frame: file, line, record, reason."""
+        schema = {"file": pl.String, "line": pl.Int64, "record": pl.Int64, "reason": pl.String}
+        return pl.DataFrame(self.rejected, schema=schema)
+
+    def to_dict(self) -> dict[str, Any]:
+        out = asdict(self)
+        out.update(
+            rows_read=self.rows_read, rows_loaded=self.rows_loaded, rows_rejected=self.rows_rejected
+        )
+        return out
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> LoadReport:
+        files = [FileReport(**f) for f in data.get("files", [])]
+        keep = {k: v for k, v in data.items() if k in cls.__dataclass_fields__ and k != "files"}
+        return cls(files=files, **keep)
+
+    def summary(self) -> str:
+        lines = [
+            f"{len(self.files)} file(s), {self.rows_read:,} rows read, "
+            f"{self.rows_loaded:,} loaded, {self.rows_rejected:,} rejected"
+            + (" (from cache)" if self.from_cache else "")
+        ]
+        for f in self.files:
+            gz = " (gzip)" if f.compressed else ""
+            lines.append(
+                f"  {f.path}: {f.format}{gz}, {f.rows_read:,} rows, {f.rows_rejected:,} rejected"
+            )
+        for r in self.rejected[:10]:
+            lines.append(
+                f"  rejected {r['file']}:{r['line']} (record {r['record']}): {r['reason']}"
+            )
+        if self.rows_rejected > 10:
+            lines.append(f"  … {self.rows_rejected - 10:,} more rejected rows")
+        for s in self.skipped:
+            lines.append(f"  skipped {s['file']}: {s['reason']}")
+        if self.missing:
+            lines.append(f"  missing fields: {', '.join(self.missing)}")
+        if self.unknown:
+            lines.append(f"  unknown columns kept: {', '.join(self.unknown)}")
+        lines.extend(f"  note: {n}" for n in self.notes)
+        return "\n".join(lines)
+
+    def __str__(self) -> str:
+        return self.summary()
+
+    def _repr_html_(self) -> str:
+        from html import escape
+
+        return f"<pre>{escape(self.summary())}</pre>"
+
+
+class LoadResult(NamedTuple):
+    """``load(..., report=True)`` returns the frame and its report."""
+
+    frame: pl.LazyFrame
+    report: LoadReport
+
+
+# --------------------------------------------------------------------------- sources
+
+
+def _resolve(source: Source) -> tuple[list[Path], list[dict[str, str]], set[Path]]:
+    """Expand paths, folders and globs; return files, skipped folder members, explicit files."""
+    items: Iterable[str | os.PathLike[str]]
+    items = [source] if isinstance(source, str | os.PathLike) else source
+    files: list[Path] = []
+    explicit: set[Path] = set()
+    skipped: list[dict[str, str]] = []
+    for item in items:
+        text = os.fspath(item)
+        path = Path(text)
+        if path.is_dir():
+            for p in sorted(path.rglob("*")):
+                if not p.is_file() or any(
+                    part.startswith(".") for part in p.relative_to(path).parts
+                ):
+                    continue
+                if _suffix(p) in _EXPORT_SUFFIXES:
+                    files.append(p)
+                else:
+                    skipped.append(
+                        {"file": str(p), "reason": f"not an export file type ({p.suffix})"}
+                    )
+        elif path.is_file():
+            files.append(path)
+            explicit.add(path)
+        elif any(ch in text for ch in "*?["):
+            matched = sorted(Path(p) for p in globlib.glob(text, recursive=True))
+            matched = [p for p in matched if p.is_file()]
+            if not matched:
+                raise ExportReadError(
+                    text, "the pattern matches no file.", hint="check the folder and the pattern."
+                )
+            files.extend(matched)
+            explicit.update(matched)
+        else:
+            raise ExportReadError(
+                text,
+                "no such file or folder.",
+                hint=f"check the path; relative paths start at the current folder ({Path.cwd()}).",
+            )
+    if not files:
+        raise ExportReadError(
+            os.fspath(items[0]) if isinstance(items, list) and items else "",
+            "no export file found.",
+            hint="point load() at CSV, CSV.gz, JSON or Parquet exports.",
+        )
+    # keep order, drop exact duplicates of the same path (a folder and a file inside it)
+    seen: set[Path] = set()
+    unique = [p for p in files if not (p.resolve() in seen or seen.add(p.resolve()))]  # type: ignore[func-returns-value]
+    return unique, skipped, explicit
+
+
+def _suffix(p: Path) -> str:
+    return p.suffix.lower()
+
+
+def _sniff(head: bytes) -> Format:
+    if head.startswith(b"PAR1"):
+        return "parquet"
+    text = head.lstrip(b"\xef\xbb\xbf").lstrip()
+    if text[:1] in (b"{", b"["):
+        return "json"
+    return "csv"
+
+
+# --------------------------------------------------------------------------- readers
+
+
+class _Raw(NamedTuple):
+    frame: pl.DataFrame  # every column String, plus __record (0-based record index)
+    rejected: list[dict[str, Any]]  # structural rejections: record, line, reason
+    rows_read: int
+    line_of: dict[int, int]  # record -> first line, where known
+
+
+def _read_csv(path: Path, data: bytes | None) -> _Raw:
+    """Fast path: polars. Structural damage (extra fields, broken quotes) falls back to csv."""
+    src: Any = io.BytesIO(data) if data is not None else path
+    try:
+        df = pl.read_csv(src, infer_schema=False, row_index_name=_RECORD, raise_if_empty=False)
+    except pl.exceptions.PolarsError:
+        return _read_csv_strict(path, data)
+    if df.width <= 1 and df.height == 0:
+        raise ExportReadError(
+            path,
+            "the file is empty.",
+            hint="export again; an export always has a header line with the field names.",
+        )
+    df = df.with_columns(pl.col(_RECORD).cast(pl.Int64))
+    return _Raw(df, [], df.height, {})
+
+
+def _text_stream(path: Path, data: bytes | None) -> IO[str]:
+    raw: IO[bytes] = io.BytesIO(data) if data is not None else path.open("rb")
+    return io.TextIOWrapper(raw, encoding="utf-8-sig", errors="strict", newline="")
+
+
+def _read_csv_strict(path: Path, data: bytes | None) -> _Raw:
+    """Record-by-record reading that knows every record's line and rejects malformed ones."""
+    rejected: list[dict[str, Any]] = []
+    good: list[list[str]] = []
+    records: list[int] = []
+    line_of: dict[int, int] = {}
+    with _text_stream(path, data) as fh:
+        reader = csv.reader(fh, strict=False)
+        try:
+            header = next(reader)
+        except StopIteration:
+            raise ExportReadError(path, "the file is empty.") from None
+        except UnicodeDecodeError as exc:
+            raise ExportReadError(
+                path,
+                "the file is not UTF-8 text.",
+                found=str(exc),
+                hint="export again as UTF-8 CSV.",
+            ) from None
+        width = len(header)
+        prev_end = reader.line_num
+        index = -1
+        while True:
+            try:
+                row = next(reader)
+            except StopIteration:
+                break
+            except (csv.Error, UnicodeDecodeError) as exc:
+                index += 1
+                rejected.append(
+                    {"record": index, "line": prev_end + 1, "reason": f"unreadable record: {exc}"}
+                )
+                break
+            index += 1
+            start = prev_end + 1
+            prev_end = reader.line_num
+            line_of[index] = start
+            if len(row) != width:
+                span = f"lines {start}-{prev_end}" if prev_end > start else f"line {start}"
+                reason = f"has {len(row)} fields, the header has {width}"
+                if prev_end - start > 50:
+                    reason += f" (an unterminated quote swallowed {span})"
+                rejected.append({"record": index, "line": start, "reason": reason})
+                continue
+            good.append(row)
+            records.append(index)
+    frame = pl.DataFrame(
+        {name: [r[i] for r in good] for i, name in enumerate(_dedupe(header))},
+        schema={name: pl.String for name in _dedupe(header)},
+    ).with_columns(
+        pl.Series(_RECORD, records, dtype=pl.Int64),
+        pl.all().exclude(_RECORD).replace("", None) if good else pl.all(),
+    )
+    return _Raw(frame, rejected, index + 1, line_of)
+
+
+def _dedupe(names: list[str]) -> list[str]:
+    out: list[str] = []
+    for n in names:
+        name = n.strip()
+        k, base = 1, name
+        while name in out:
+            k += 1
+            name = f"{base}_{k}"
+        out.append(name)
+    return out
+
+
+def _json_scalar(value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, ensure_ascii=False)
+
+
+def _read_json(path: Path, data: bytes | None) -> _Raw:
+    """The Logs API JSON: ``{"data": [{...}, ...]}``; every number is kept as its exact text."""
+    text = data if data is not None else path.read_bytes()
+    try:
+        doc = json.loads(
+            text.decode("utf-8-sig"), parse_int=str, parse_float=str, parse_constant=str
+        )
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ExportReadError(
+            path,
+            "the file is not valid JSON.",
+            found=str(exc)[:200],
+            hint="a truncated download is the usual cause: export again.",
+        ) from None
+    records = doc.get("data") if isinstance(doc, dict) else doc
+    if not isinstance(records, list):
+        keys = ", ".join(list(doc)[:8]) if isinstance(doc, dict) else type(doc).__name__
+        raise ExportReadError(
+            path,
+            'this JSON is not a postback export (no "data" list).',
+            found=f"top-level keys: {keys}",
+            hint='the Logs API answers {"data": [...]}.',
+        )
+    names: dict[str, None] = {}
+    rejected: list[dict[str, Any]] = []
+    good: list[dict[str, Any]] = []
+    idx: list[int] = []
+    for i, rec in enumerate(records):
+        if not isinstance(rec, dict):
+            rejected.append(
+                {
+                    "record": i,
+                    "line": None,
+                    "reason": f"record is a {type(rec).__name__}, not an object",
+                }
+            )
+            continue
+        for k in rec:
+            names.setdefault(k, None)
+        good.append(rec)
+        idx.append(i)
+    cols = {n: [_json_scalar(r.get(n)) for r in good] for n in names}
+    frame = pl.DataFrame(cols, schema={n: pl.String for n in names}).with_columns(
+        pl.Series(_RECORD, idx, dtype=pl.Int64)
+    )
+    frame = frame.with_columns(pl.all().exclude(_RECORD).replace("", None)) if names else frame
+    return _Raw(frame, rejected, len(records), {})
+
+
+def _read_parquet(path: Path) -> _Raw:
+    try:
+        df = pl.read_parquet(path)
+    except pl.exceptions.PolarsError as exc:
+        raise ExportReadError(
+            path,
+            "the Parquet file cannot be read.",
+            found=str(exc)[:200],
+            hint="write it again; a partial copy is the usual cause.",
+        ) from None
+    df = df.with_row_index(_RECORD).with_columns(pl.col(_RECORD).cast(pl.Int64))
+    return _Raw(df, [], df.height, {})
+
+
+# --------------------------------------------------------------------------- typing
+
+
+def _typed(df: pl.DataFrame, tz: str | None, offset_s: int) -> pl.DataFrame:
+    """Cast string columns to the canonical types; rows with values that do not parse get a
+    reason in ``__problem`` instead of a silently wrong value."""
+    exprs: list[pl.Expr] = []
+    problems: list[pl.Expr] = []
+    for name in df.columns:
+        f = field_of(name)
+        if name == _RECORD:
+            continue
+        if f is None:  # unknown column: kept as text, empty is null as everywhere
+            if df.schema[name] == pl.String:
+                exprs.append(
+                    pl.when(pl.col(name).str.len_bytes() > 0).then(pl.col(name)).alias(name)
+                )
+            continue
+        col = pl.col(name)
+        if df.schema[name] == f.dtype:
+            continue
+        if df.schema[name] != pl.String:
+            col = col.cast(pl.String)
+        raw = col.str.strip_chars()
+        if f.kind == "code":
+            value = raw.cast(pl.Int32, strict=False)
+            bad = raw.is_not_null() & value.is_null()
+            exprs.append(pl.when(value != 0).then(value).alias(name))
+            problems.append(
+                pl.when(bad).then(pl.format(f"{name}={{}} is not an integer", col.str.slice(0, 40)))
+            )
+        elif f.kind == "timestamp":
+            secs = raw.cast(pl.Int64, strict=False)
+            bad = raw.is_not_null() & secs.is_null()
+            ts = pl.from_epoch(pl.when(secs != 0).then(secs), time_unit="s")
+            exprs.append(ts.cast(pl.Datetime("us")).dt.replace_time_zone("UTC").alias(name))
+            problems.append(
+                pl.when(bad).then(
+                    pl.format(f"{name}={{}} is not Unix seconds", col.str.slice(0, 40))
+                )
+            )
+        elif f.kind == "datetime":
+            naive = raw.str.to_datetime(_DATETIME_FORMAT, strict=False, time_unit="us")
+            bad = raw.is_not_null() & naive.is_null()
+            if tz is not None:
+                aware = naive.dt.replace_time_zone(
+                    tz, ambiguous="earliest", non_existent="null"
+                ).dt.convert_time_zone("UTC")
+            else:
+                aware = (naive - pl.duration(seconds=offset_s)).dt.replace_time_zone("UTC")
+            exprs.append(aware.alias(name))
+            problems.append(
+                pl.when(bad).then(
+                    pl.format(f"{name}={{}} is not yyyy-mm-dd hh:mm:ss", col.str.slice(0, 40))
+                )
+            )
+        elif f.kind == "category":
+            exprs.append(pl.when(col.str.len_bytes() > 0).then(col).cast(pl.Categorical))
+        else:
+            exprs.append(pl.when(col.str.len_bytes() > 0).then(col).alias(name))
+    problem = (
+        pl.concat_str(problems, separator="; ", ignore_nulls=True) if problems else pl.lit(None)
+    )
+    out = df.with_columns(*exprs, pl.when(problem != "").then(problem).alias(_PROBLEM))
+    # unknown columns stay text; derive a missing *_timestamp from its *_datetime
+    for prefix in ("attempt", "conversion", "install", "click"):
+        ts_name, dt_name = f"{prefix}_timestamp", f"{prefix}_datetime"
+        if ts_name not in out.columns and dt_name in out.columns:
+            out = out.with_columns(pl.col(dt_name).alias(ts_name))
+    return out
+
+
+def _infer_offset(df: pl.DataFrame) -> tuple[int, str] | None:
+    """Infer the fixed UTC offset of ``*_datetime`` from ``*_timestamp`` pairs, to 15 minutes."""
+    for prefix in ("attempt", "conversion", "install", "click"):
+        ts, dt = f"{prefix}_timestamp", f"{prefix}_datetime"
+        if ts in df.columns and dt in df.columns:
+            pair = (
+                df.select(
+                    secs=pl.col(ts).cast(pl.String).str.strip_chars().cast(pl.Int64, strict=False),
+                    naive=pl.col(dt)
+                    .cast(pl.String)
+                    .str.strip_chars()
+                    .str.to_datetime(_DATETIME_FORMAT, strict=False, time_unit="us"),
+                )
+                .drop_nulls()
+                .filter(pl.col("secs") > 0)
+                .head(10_000)
+            )
+            if pair.height == 0:
+                continue
+            diff = pair.select((pl.col("naive").dt.epoch("s") - pl.col("secs")).median()).item()
+            offset = round(diff / 900.0) * 900
+            return offset, f"{dt} is read as UTC{_fmt_offset(offset)}, inferred from {ts}"
+    return None
+
+
+def _fmt_offset(seconds: int) -> str:
+    sign = "+" if seconds >= 0 else "-"
+    h, m = divmod(abs(seconds) // 60, 60)
+    return f"{sign}{h:02d}:{m:02d}"
+
+
+# --------------------------------------------------------------------------- one file
+
+
+def _read_file(
+    path: Path, tz: str | None, report: LoadReport, explicit: bool
+) -> pl.DataFrame | None:
+    try:
+        with path.open("rb") as fh:
+            head = fh.read(4096)
+    except OSError as exc:
+        raise ExportReadError(
+            path,
+            "the file cannot be opened.",
+            found=exc.strerror,
+            hint="check that it exists and is readable.",
+        ) from None
+    compressed = head[:2] == b"\x1f\x8b"
+    data: bytes | None = None
+    if compressed:
+        try:
+            data = gzip.decompress(path.read_bytes())
+        except (OSError, EOFError, gzip.BadGzipFile) as exc:
+            raise ExportReadError(
+                path,
+                "the gzip file is damaged or truncated.",
+                found=str(exc),
+                hint="download the export again.",
+            ) from None
+        head = data[:4096]
+    if not head.strip():
+        if explicit:
+            raise ExportReadError(
+                path,
+                "the file is empty.",
+                hint="export again; an export has at least a header line.",
+            )
+        report.skipped.append({"file": str(path), "reason": "empty file"})
+        return None
+    fmt = _sniff(head)
+    if fmt == "parquet":
+        raw = _read_parquet(path) if data is None else _read_parquet_bytes(path, data)
+    elif fmt == "json":
+        raw = _read_json(path, data)
+    else:
+        raw = _read_csv(path, data)
+
+    known = [c for c in raw.frame.columns if c in FIELD_NAMES]
+    if not known:
+        cols = ", ".join(c for c in raw.frame.columns if c != _RECORD)[:200]
+        reason = "no documented postback field among its columns"
+        if explicit:
+            raise ExportReadError(
+                path,
+                f"this is not a postback export: {reason}.",
+                found=f"columns: {cols}",
+                hint="export with fields such as tracking_id, response_code, "
+                "response_body, attempt_timestamp.",
+            )
+        report.skipped.append({"file": str(path), "reason": reason})
+        return None
+
+    offset = 0
+    if tz is None:
+        inferred = _infer_offset(raw.frame)
+        if inferred:
+            offset, note = inferred
+            if offset:
+                report.notes.append(f"{path.name}: {note}")
+        elif any(field_of(c) and field_of(c).kind == "datetime" for c in known):  # type: ignore[union-attr]
+            report.notes.append(
+                f"{path.name}: *_datetime read as UTC (no *_timestamp to infer "
+                "the app's time zone from; pass timezone=)"
+            )
+    typed = _typed(raw.frame, tz, offset)
+    bad = typed.filter(pl.col(_PROBLEM).is_not_null())
+    good = typed.filter(pl.col(_PROBLEM).is_null()).drop(_PROBLEM, _RECORD)
+
+    rejected = list(raw.rejected)
+    if bad.height:
+        line_of = raw.line_of or (
+            _record_lines(path, data, bad[_RECORD].to_list()) if fmt == "csv" else {}
+        )
+        for rec, reason in bad.select(_RECORD, _PROBLEM).iter_rows():
+            rejected.append({"record": rec, "line": line_of.get(rec), "reason": reason})
+    rejected.sort(key=lambda r: r["record"])
+    for r in rejected:
+        if len(report.rejected) < _MAX_EXAMPLES:
+            report.rejected.append({"file": str(path), **r})
+    report.files.append(
+        FileReport(
+            path=str(path),
+            format=fmt,
+            compressed=compressed,
+            rows_read=raw.rows_read,
+            rows_loaded=good.height,
+            rows_rejected=len(rejected),
+            columns=[c for c in raw.frame.columns if c != _RECORD],
+        )
+    )
+    return good
+
+
+def _read_parquet_bytes(path: Path, data: bytes) -> _Raw:
+    df = pl.read_parquet(io.BytesIO(data)).with_row_index(_RECORD)
+    return _Raw(df.with_columns(pl.col(_RECORD).cast(pl.Int64)), [], df.height, {})
+
+
+def _record_lines(path: Path, data: bytes | None, records: list[int]) -> dict[int, int]:
+    """First line of each wanted CSV record (1-based, header = line 1); read only when needed."""
+    want = set(records)
+    last = max(want)
+    out: dict[int, int] = {}
+    with _text_stream(path, data) as fh:
+        reader = csv.reader(fh, strict=False)
+        next(reader, None)
+        prev_end = reader.line_num
+        for index, _row in enumerate(reader):
+            if index in want:
+                out[index] = prev_end + 1
+            prev_end = reader.line_num
+            if index >= last:
+                break
+    return out
+
+
+# --------------------------------------------------------------------------- load
+
+
+def _canonical_order(columns: list[str]) -> list[str]:
+    known = [f.name for f in FIELDS if f.name in columns]
+    return known + [c for c in columns if c not in known]
+
+
+@overload
+def load(
+    source: Source,
+    *,
+    report: Literal[False] = ...,
+    timezone: str | None = ...,
+    cache: bool | str | os.PathLike[str] | None = ...,
+    progress: bool | None = ...,
+) -> pl.LazyFrame: ...
+@overload
+def load(
+    source: Source,
+    *,
+    report: Literal[True],
+    timezone: str | None = ...,
+    cache: bool | str | os.PathLike[str] | None = ...,
+    progress: bool | None = ...,
+) -> LoadResult: ...
+
+
+def load(
+    source: Source,
+    *,
+    report: bool = False,
+    timezone: str | None = None,
+    cache: bool | str | os.PathLike[str] | None = True,
+    progress: bool | None = None,
+) -> pl.LazyFrame | LoadResult:
+    """Load a postback export into the canonical attempt table (a ``polars.LazyFrame``).
+
+    Parameters
+    ----------
+    source
+        A file, a folder (every export file below it), a glob, or a list of them. CSV, CSV.gz,
+        the Logs API JSON and Parquet are recognised by their content.
+    report
+        Also return a :class:`LoadReport` (files, rows, rejected rows, columns).
+    timezone
+        Time zone of the ``*_datetime`` fields (the application's time zone in AppMetrica), e.g.
+        ``"Europe/Moscow"``. By default it is inferred from ``*_timestamp`` pairs as a fixed
+        offset, or taken as UTC.
+    cache
+        ``True``: keep typed Parquet in ``$POSTBACK_KIT_CACHE_DIR`` (default
+        ``~/.cache/postback-kit``), keyed by the files' content, so the next open is fast; a
+        folder: keep it there; ``False``: hold the frame in memory only.
+    progress
+        Show a progress bar over files (default: when there are several files or over 50 MB).
+    """
+    files, skipped, explicit = _resolve(source)
+    root = cachelib.cache_dir(cache)
+    options = f"tz={timezone}"
+    key = cachelib.export_key(files, options, root) if root else None
+    if root and key:
+        data_path, report_path = root / f"{key}.parquet", root / f"{key}.report.json"
+        if data_path.exists() and report_path.exists():
+            rep = LoadReport.from_dict(json.loads(report_path.read_text("utf-8")))
+            rep.from_cache = True
+            _warn_rejections(rep)
+            frame = pl.scan_parquet(data_path)
+            return LoadResult(frame, rep) if report else frame
+
+    rep = LoadReport(skipped=list(skipped))
+    frames: list[pl.DataFrame] = []
+    total = sum(p.stat().st_size for p in files)
+    show = progress if progress is not None else (len(files) > 3 or total > 50_000_000)
+    iterator: Iterable[Path] = files
+    if show:
+        from tqdm.auto import tqdm
+
+        iterator = tqdm(files, desc="loading export", unit="file")
+    for path in iterator:
+        df = _read_file(path, timezone, rep, path in explicit)
+        if df is not None:
+            frames.append(df)
+    if not frames:
+        raise ExportReadError(
+            os.fspath(files[0]),
+            "none of the files is a postback export.",
+            found="; ".join(f"{s['file']}: {s['reason']}" for s in rep.skipped),
+            hint="point load() at the export files themselves.",
+        )
+    combined = pl.concat(frames, how="diagonal_relaxed") if len(frames) > 1 else frames[0]
+    combined = combined.select(_canonical_order(combined.columns))
+    rep.columns = combined.columns
+    rep.missing = [n for n in FIELD_NAMES if n not in combined.columns]
+    rep.unknown = [c for c in combined.columns if c not in FIELD_NAMES]
+    _warn_rejections(rep)
+
+    if root and key:
+        data_path, report_path = root / f"{key}.parquet", root / f"{key}.report.json"
+        _atomic_write(data_path, lambda p: combined.write_parquet(p, statistics=True))
+        _atomic_write(
+            report_path,
+            lambda p: p.write_text(json.dumps(rep.to_dict(), ensure_ascii=False), "utf-8"),
+        )
+        frame = pl.scan_parquet(data_path)
+    else:
+        frame = combined.lazy()
+    return LoadResult(frame, rep) if report else frame
+
+
+def _atomic_write(target: Path, write: Any) -> None:
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
+    os.close(fd)
+    try:
+        write(Path(tmp))
+        os.replace(tmp, target)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def _warn_rejections(rep: LoadReport) -> None:
+    if rep.rows_rejected:
+        first = rep.rejected[0]
+        warnings.warn(
+            f"{rep.rows_rejected:,} of {rep.rows_read:,} rows could not be read and are not in "
+            f"the frame; first: {first['file']}:{first['line']} ({first['reason']}). "
+            "Call load(..., report=True) for the list.",
+            LoadWarning,
+            stacklevel=3,
+        )
