@@ -8,7 +8,7 @@ PORT  ?= 8888
 export UV_PYTHON_DOWNLOADS := never
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: setup lab test check bench browser clean
+.PHONY: setup lab test check bench browser clean sample
 
 setup: $(STAMP)
 
@@ -38,6 +38,10 @@ check: setup
 	$(VENV)/bin/ruff check postback_kit tests scripts
 	$(VENV)/bin/ruff format --check postback_kit tests scripts
 	$(VENV)/bin/mypy
+
+# The committed sample export (data/samples/README.md says what is planted in it).
+sample: setup
+	$(VENV)/bin/postback-kit sample --out $(SAMPLE) --attempts 24000 --seed 7 --gzip
 
 bench: setup
 	$(PY) scripts/bench.py

@@ -46,6 +46,37 @@ def build_parser() -> argparse.ArgumentParser:
 _REGISTRY: list[Callable[[argparse._SubParsersAction[argparse.ArgumentParser]], None]] = []
 
 
+# --------------------------------------------------------------------------- sample
+
+
+def _register_sample(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser("sample", help="write a generated export with planted faults")
+    p.add_argument("--out", required=True, help="folder for csv/, json/ and ground_truth.json")
+    p.add_argument("--attempts", type=int, default=24_000, help="export rows (default 24000)")
+    p.add_argument("--seed", type=int, default=7, help="random seed (default 7)")
+    p.add_argument("--format", choices=("csv", "json", "both"), default="both")
+    p.add_argument("--gzip", action="store_true", help="gzip the export files")
+    p.set_defaults(handler=_cmd_sample)
+
+
+def _cmd_sample(args: argparse.Namespace) -> int:
+    from .samples import write_sample
+
+    sample = write_sample(args.out, args.attempts, args.seed, format=args.format, gzip=args.gzip)
+    truth = sample.truth
+    days = sample.days()
+    print(
+        f"{truth['attempts']:,} attempts of {truth['postbacks']:,} postbacks converted "
+        f"{days[0]} to {days[-1]}, written to {args.out}"
+    )
+    for f in truth["faults"]:
+        print(f"  {f['id']}: {f['category']}, {f['pattern']}, tracker {f['tracking_id']}")
+    return 0
+
+
+_REGISTRY.append(_register_sample)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
