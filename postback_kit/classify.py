@@ -40,7 +40,7 @@ import polars as pl
 from .errors import ConfigError
 from .knowledge import _OUTCOMES, KnowledgeBase
 from .schema import columns_of, require_columns
-from .signatures import BODY, RAW, body_stages, finish_signature, per_distinct_body
+from .signatures import BODY, INTERMEDIATE, body_stages, finish_signature, per_distinct_body
 
 __all__ = ["ADDED_COLUMNS", "FAILING_OUTCOMES", "OUTCOMES", "OUTCOME_DTYPE", "classify"]
 
@@ -89,7 +89,7 @@ def classify(frame: Frame, kb: KnowledgeBase | None = None) -> Frame:
 
     stages = body_stages()
     stages[-1] = {**stages[-1], _SOFT: kb.soft_failure_expr(pl.col(BODY))}
-    lazy = per_distinct_body(lazy, "response_body", stages, drop=[RAW])
+    lazy = per_distinct_body(lazy, "response_body", stages, drop=INTERMEDIATE)
 
     raw_code = pl.col("response_code").cast(pl.Int64)
     code = pl.when(raw_code == 0).then(None).otherwise(raw_code)

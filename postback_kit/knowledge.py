@@ -410,11 +410,19 @@ def _parse(text: str, source: str) -> _Parsed:
     return parsed
 
 
+def _is_file(path: str) -> bool:
+    try:
+        return Path(path).is_file()
+    except OSError:  # e.g. a name too long to be a path
+        return False
+
+
 def _read(source: RulesSource) -> tuple[str, str]:
     """(text, name) of a rules file or of TOML text given directly."""
-    looks_like_toml = isinstance(source, str) and any(c in source for c in "\n[=")
-    if looks_like_toml and not Path(source).is_file():
-        return str(source), "<rules text>"
+    if isinstance(source, str) and (
+        "\n" in source or (any(c in source for c in "[=") and not _is_file(source))
+    ):
+        return source, "<rules text>"
     path = Path(source)
     try:
         return path.read_text("utf-8"), str(path)

@@ -9,10 +9,11 @@ a proxy, a bare token, a sentence. Two steps turn it into something to group by:
    text itself. Whitespace is collapsed and long messages are cut to :data:`MESSAGE_LIMIT`
    characters (ending in ``…``).
 2. :func:`signature_expr` masks what varies per request — URLs, e-mails, UUIDs, IP addresses,
-   timestamps, numbers, hex and long alphanumeric IDs, quoted values — with placeholders
-   (``<url>``, ``<email>``, ``<uuid>``, ``<ip>``, ``<ts>``, ``<num>``, ``<hex>``, ``<id>``,
-   ``"<str>"``), so that ``click not found: 1a2b3c4d5e`` and ``click not found: 9f8e7d6c5b``
-   share the signature ``click not found: <hex>``.
+   timestamps, numbers and hex IDs, long alphanumeric IDs, quoted values — with placeholders
+   (``<url>``, ``<email>``, ``<uuid>``, ``<ip>``, ``<ts>``, ``<num>``, ``<id>``, ``"<str>"``), so
+   that ``click not found: 1a2b3c4d5e`` and ``click not found: 9f8e7d6c5b`` share the signature
+   ``click not found: <num>``. Numbers and hex IDs share ``<num>`` on purpose: a hex ID that
+   happens to be all digits must land in the same signature as its siblings.
 
 Case is kept: signatures stay readable (``INVALID_CLICK_ID``) and one partner writes its
 messages one way. Quoted identifiers (``"click_id"``) are kept too, because they name the
@@ -25,7 +26,7 @@ Everything is polars string expressions, so it runs inside the query engine;
 makes 10 million attempts with a few thousand distinct bodies cheap.
 
 >>> signature_of('{"error": {"code": 12, "message": "click not found: 1a2b3c4d5e6f"}}')
-'click not found: <hex>'
+'click not found: <num>'
 >>> extract_message("success=false; err_msg=Invalid token")
 'Invalid token'
 """
@@ -65,17 +66,18 @@ _ELLIPSIS = "…"
 # JSON paths tried in order; the first that yields a non-empty string wins. Nested shapes first
 # (an "error" that is an object must not win over its "message").
 _JSON_PATHS: tuple[str, ...] = (
-    *(
-        f"$.{outer}.{inner}"
-        for outer in ("error", "Error", "errors", "data", "result", "response")
-        for inner in ("message", "Message", "msg", "description", "detail", "reason")
-    ),
-    *(
-        f"$.{outer}[0].{inner}"
-        for outer in ("errors", "Errors", "error")
-        for inner in ("message", "Message", "msg", "detail", "description", "reason")
-    ),
+    *(f"$.error.{key}" for key in ("message", "Message", "msg", "description", "detail", "reason")),
+    "$.Error.Message",
+    "$.Error.message",
+    *(f"$.errors[0].{key}" for key in ("message", "Message", "msg", "detail", "description")),
+    "$.Errors[0].Message",
     "$.errors[0]",
+    "$.error[0].message",
+    *(
+        f"$.{outer}.{key}"
+        for outer in ("data", "result", "response")
+        for key in ("message", "error")
+    ),
     "$.message",
     "$.Message",
     "$.MESSAGE",
@@ -102,7 +104,6 @@ _JSON_PATHS: tuple[str, ...] = (
     "$.Reason",
     "$[0].message",
     "$[0].error",
-    "$[0].msg",
 )
 
 _KV_KEYS = (
@@ -120,7 +121,7 @@ _TITLE = r"(?is)<title[^>]*>(.*?)</title"
 _H1 = r"(?is)<h1[^>]*>(.*?)</h1"
 _SCRIPT_STYLE = r"(?is)<(script|style)\b.*?</(?:script|style)\s*>"
 _TAG = r"(?s)<[^>]*>"
-_NOT_A_MESSAGE = r"(?i)^(?:true|false|null|none|-?[0-9]+(?:\.[0-9]+)?)$"
+_NOT_A_MESSAGE = r"(?i)^(?:true|false|null|none|-?[0-9]+(?:\.[0-9]+)?(?:e[+\-]?[0-9]+)?)$"
 _ENTITIES = {
     "&amp;": "&",
     "&lt;": "<",
@@ -133,17 +134,17 @@ _ENTITIES = {
 }
 
 
+# The helpers below are straight chains of string operations: an expression that used its input
+# twice (when/then/otherwise) would double the whole tree under it at every level.
+
+
 def _usable(value: pl.Expr) -> pl.Expr:
     """``value`` stripped, or null when it is empty, an object/array or a bare literal."""
-    v = value.str.strip_chars()
-    bad = (
-        v.is_null()
-        | (v == "")
-        | v.str.starts_with("{")
-        | v.str.starts_with("[")
-        | v.str.contains(_NOT_A_MESSAGE)
+    return (
+        value.str.strip_chars()
+        .str.replace(_NOT_A_MESSAGE, "")
+        .str.extract(r"(?s)^([^\[{\s].*)$", 1)
     )
-    return pl.when(bad).then(None).otherwise(v)
 
 
 def _html_text(value: pl.Expr) -> pl.Expr:
@@ -155,23 +156,30 @@ def _html_text(value: pl.Expr) -> pl.Expr:
 
 def _normalise(value: pl.Expr) -> pl.Expr:
     """Control characters and whitespace runs → one space; stripped; empty → null."""
-    v = value.str.slice(0, _RAW_LIMIT).str.replace_all(r"[\s\x00-\x1f\x7f]+", " ").str.strip_chars()
-    return pl.when(v == "").then(None).otherwise(v)
-
-
-def _truncate(value: pl.Expr, limit: int = MESSAGE_LIMIT) -> pl.Expr:
-    # Cutting to limit-1 characters plus the ellipsis keeps the result at `limit` characters,
-    # so truncating twice changes nothing (signatures are idempotent).
     return (
-        pl.when(value.str.len_chars() > limit)
-        .then(value.str.slice(0, limit - 1).str.strip_chars_end() + _ELLIPSIS)
-        .otherwise(value)
+        value.str.slice(0, _RAW_LIMIT)
+        .str.replace_all(r"[\s\x00-\x1f\x7f]+", " ")
+        .str.strip_chars()
+        .str.extract(r"^(.+)$", 1)
     )
 
 
-def _raw_message(body: pl.Expr) -> pl.Expr:
-    """The message before truncation (whitespace-normalised, at most 4000 characters)."""
-    text = body.cast(pl.String).str.strip_chars()
+def _truncate(value: pl.Expr, limit: int = MESSAGE_LIMIT) -> pl.Expr:
+    # Cut to limit-1 characters plus the ellipsis, so the result has `limit` characters and
+    # truncating twice changes nothing (signatures are idempotent).
+    return value.str.replace(rf"(?s)^(.{{{limit - 1}}})..+$", "${1}" + _ELLIPSIS)
+
+
+def _text(body: pl.Expr) -> pl.Expr:
+    return body.cast(pl.String).str.strip_chars()
+
+
+def _raw_message(text: pl.Expr) -> pl.Expr:
+    """The message before truncation (whitespace-normalised, at most 4000 characters).
+
+    ``text`` is the stripped body (:func:`_text`); staged callers pass it as a column so that
+    the many branches below read it instead of recomputing it.
+    """
     is_json = text.str.starts_with("{") | text.str.starts_with("[")
     # Markup: an HTML page, an XML document, or at least an element with a closing tag (a
     # message that merely starts with a placeholder such as "<num>" is not markup).
@@ -220,7 +228,7 @@ def message_expr(body: pl.Expr) -> pl.Expr:
     >>> df.select(message_expr(pl.col("b"))).item()
     'malformed clickId'
     """
-    return _truncate(_raw_message(body))
+    return _truncate(_raw_message(_text(body)))
 
 
 # --------------------------------------------------------------------------- masking
@@ -271,8 +279,10 @@ MASKS: tuple[tuple[str, str, str], ...] = (
         r"|\b[0-9]{1,2}:[0-9]{2}:[0-9]{2}(?:[.,][0-9]+)?\b",
         "<ts>",
     ),
-    ("num", r"\b[0-9]+(?:\.[0-9]+)?\b", "<num>"),
-    ("hex", rf"(?i)\b(?:0x[0-9a-f]+|{_containing_digit('[0-9a-f]', 8)})\b", "<hex>"),
+    # Numbers and hex IDs share one placeholder: a hex ID that happens to be all digits
+    # (2 % of 8-character IDs) must not split its template in two. Digits after "_" count.
+    ("num", r"(\b|_)[0-9]+(?:\.[0-9]+)?\b", "${1}<num>"),
+    ("hex", rf"(?i)\b(?:0x[0-9a-f]+|{_containing_digit('[0-9a-f]', 6)})\b", "<num>"),
     ("id", rf"\b{_containing_digit('[A-Za-z0-9_]', 16)}\b", "<id>"),
 )
 """The masks of :func:`signature_expr`, in the order they apply: ``(name, regex, placeholder)``."""
@@ -316,9 +326,9 @@ def signature_expr(body: pl.Expr, code: pl.Expr | None = None) -> pl.Expr:
 
     >>> df = pl.DataFrame({"b": ["click not found: 1a2b3c4d5e", "click not found: 9f8e7d6c5b"]})
     >>> df.select(signature_expr(pl.col("b"))).to_series().unique().to_list()
-    ['click not found: <hex>']
+    ['click not found: <num>']
     """
-    raw = _raw_message(body)
+    raw = _raw_message(_text(body))
     return pl.coalesce(_truncate(_mask(raw)), _empty_signature(code))
 
 
@@ -353,16 +363,25 @@ def per_distinct_body(
     return joined.drop(BODY)
 
 
+TEXT = "__pk_text"
 RAW = "__pk_raw"
 SIGNATURE = "__pk_signature"
+INTERMEDIATE = (TEXT, RAW)
+"""Columns of :func:`body_stages` that are not joined back."""
 
 
 def body_stages() -> list[dict[str, pl.Expr]]:
-    """Stages for :func:`per_distinct_body`: ``__pk_raw`` (intermediate), ``message`` and
-    ``__pk_signature`` (the signature, null where the body has no message)."""
+    """Stages for :func:`per_distinct_body` (the body is ``__pk_body``): the intermediate
+    ``__pk_text`` and ``__pk_raw``, then ``message`` and ``__pk_signature`` (the signature,
+    null where the body has no message).
+
+    The same builders as :func:`message_expr` and :func:`signature_expr`, computed in steps so
+    that the stripped body and the raw message are computed once.
+    """
     raw = pl.col(RAW)
     return [
-        {RAW: _raw_message(pl.col(BODY))},
+        {TEXT: _text(pl.col(BODY))},
+        {RAW: _raw_message(pl.col(TEXT))},
         {"message": _truncate(raw), SIGNATURE: _truncate(_mask(raw))},
     ]
 
@@ -392,7 +411,7 @@ def with_signatures(
     has_body = body in names
     if not has_body:
         lazy = lazy.with_columns(pl.lit(None, pl.String).alias(body))
-    lazy = per_distinct_body(lazy, body, body_stages(), drop=[RAW])
+    lazy = per_distinct_body(lazy, body, body_stages(), drop=INTERMEDIATE)
     code_expr = pl.col(code) if code is not None and code in names else None
     lazy = lazy.with_columns(finish_signature(code_expr)).drop(SIGNATURE)
     if not has_body:
@@ -411,6 +430,13 @@ class _NotGiven:
 _NOT_GIVEN = _NotGiven()
 
 
+def _one_row(body: str | None) -> pl.DataFrame:
+    frame = pl.DataFrame({BODY: [body]}, schema={BODY: pl.String})
+    for stage in body_stages():
+        frame = frame.with_columns(**stage)
+    return frame
+
+
 def extract_message(body: str | None) -> str | None:
     """The human message of one body (the scalar form of :func:`message_expr`).
 
@@ -419,8 +445,7 @@ def extract_message(body: str | None) -> str | None:
     >>> extract_message("   ") is None
     True
     """
-    frame = pl.DataFrame({"b": [body]}, schema={"b": pl.String})
-    value = frame.select(message_expr(pl.col("b"))).item()
+    value = _one_row(body)["message"].item()
     return None if value is None else str(value)
 
 
@@ -436,10 +461,8 @@ def signature_of(body: str | None, code: int | _NotGiven | None = _NOT_GIVEN) ->
     >>> signature_of(None, code=None), signature_of("", code=204)
     ('(no answer)', '(empty body)')
     """
-    frame = pl.DataFrame({"b": [body]}, schema={"b": pl.String})
+    frame = _one_row(body)
     if isinstance(code, _NotGiven):
-        expr = signature_expr(pl.col("b"))
-    else:
-        frame = frame.with_columns(pl.lit(code, pl.Int32).alias("c"))
-        expr = signature_expr(pl.col("b"), pl.col("c"))
-    return str(frame.select(expr).item())
+        return str(frame.select(finish_signature(None)).item())
+    frame = frame.with_columns(pl.lit(code, pl.Int32).alias("__pk_code"))
+    return str(frame.select(finish_signature(pl.col("__pk_code"))).item())
