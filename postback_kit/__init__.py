@@ -2,7 +2,7 @@
 
 >>> import postback_kit as pk
 >>> frame = pk.load("data/samples/csv")          # doctest: +SKIP
->>> attempts = pk.classify(frame)                # + outcome, failure, message, signature
+>>> attempts = pk.classify(frame)  # + outcome, failure, message, signature  # doctest: +SKIP
 >>> print(pk.explain(400, '{"Message":"malformed clickId"}'))  # doctest: +SKIP
 """
 

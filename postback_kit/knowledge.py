@@ -28,6 +28,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from importlib import resources
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any, Final, Literal, TypeVar, cast
 
 import polars as pl
@@ -480,7 +481,9 @@ class KnowledgeBase:
             )
         self.rules: tuple[Rule, ...] = tuple(rules)
         """Rules in the order they are tried."""
-        self.fallbacks: dict[str, Hypothesis] = dict(fallbacks)
+        self.fallbacks: Mapping[str, Hypothesis] = MappingProxyType(dict(fallbacks))
+        """The hypothesis per outcome when no rule matches (read-only: the default base is
+        shared)."""
         self.soft_patterns: tuple[str, ...] = tuple(soft_patterns)
         self.success_tokens: tuple[str, ...] = tuple(success_tokens)
         self.sources: tuple[str, ...] = tuple(sources)

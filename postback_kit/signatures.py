@@ -314,15 +314,16 @@ def _mask(message: pl.Expr) -> pl.Expr:
 def _empty_signature(code: pl.Expr | None) -> pl.Expr:
     if code is None:
         return pl.lit(EMPTY_BODY)
-    return pl.when(code.is_null()).then(pl.lit(NO_ANSWER)).otherwise(pl.lit(EMPTY_BODY))
+    no_answer = code.is_null() | (code == 0)  # exports write 0 when there was no answer
+    return pl.when(no_answer).then(pl.lit(NO_ANSWER)).otherwise(pl.lit(EMPTY_BODY))
 
 
 def signature_expr(body: pl.Expr, code: pl.Expr | None = None) -> pl.Expr:
     """The masked template of a body's message, as a polars expression (never null).
 
     ``code`` (the ``response_code`` expression) tells an empty answer from no answer: a body
-    without a message is ``(no answer)`` where the code is null and ``(empty body)`` otherwise
-    (always ``(empty body)`` when ``code`` is not given).
+    without a message is ``(no answer)`` where the code is null (or 0) and ``(empty body)``
+    otherwise (always ``(empty body)`` when ``code`` is not given).
 
     >>> df = pl.DataFrame({"b": ["click not found: 1a2b3c4d5e", "click not found: 9f8e7d6c5b"]})
     >>> df.select(signature_expr(pl.col("b"))).to_series().unique().to_list()

@@ -199,6 +199,7 @@ def test_masks(body: str, signature: str) -> None:
 def test_empty_body_and_no_answer() -> None:
     assert pk.signature_of(None, code=None) == NO_ANSWER
     assert pk.signature_of("", code=None) == NO_ANSWER
+    assert pk.signature_of("", code=0) == NO_ANSWER  # how exports write "no answer"
     assert pk.signature_of("  ", code=400) == EMPTY_BODY
     assert pk.signature_of(None, code=204) == EMPTY_BODY
     assert pk.signature_of(None) == EMPTY_BODY  # code not given: nothing says "no answer"
