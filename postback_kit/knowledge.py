@@ -451,8 +451,13 @@ class _ClassOrInstance:
     def __get__(
         self, obj: KnowledgeBase | None, owner: type[KnowledgeBase]
     ) -> Callable[[RulesSource], KnowledgeBase]:
-        base = obj if obj is not None else owner.default()
-        return functools.partial(self.func, base)
+        func = self.func
+
+        @functools.wraps(func)
+        def bound(rules: RulesSource) -> KnowledgeBase:
+            return func(obj if obj is not None else owner.default(), rules)
+
+        return bound
 
 
 class KnowledgeBase:
