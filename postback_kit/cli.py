@@ -75,6 +75,34 @@ def _cmd_sample(args: argparse.Namespace) -> int:
 
 
 _REGISTRY.append(_register_sample)
+def _cmd_explain(args: argparse.Namespace) -> int:
+    import json
+
+    from .knowledge import KnowledgeBase, explain
+
+    body = sys.stdin.read() if args.body == "-" else args.body
+    kb = KnowledgeBase.with_rules(args.rules) if args.rules else KnowledgeBase.default()
+    result = explain(args.code, body, args.status, kb=kb)
+    if args.format == "json":
+        print(json.dumps(result.to_dict(), ensure_ascii=False, indent=2))
+    else:
+        print(result)
+    return 0
+
+
+def _add_explain(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser(
+        "explain", help="classify one answer and print the probable cause and the next step"
+    )
+    p.add_argument("--code", type=int, default=None, help="response code (omit: no answer)")
+    p.add_argument("--body", default=None, help="response body ('-' reads standard input)")
+    p.add_argument("--status", default=None, help="notifying_status: sent or failed")
+    p.add_argument("--rules", default=None, help="a TOML file of your own knowledge rules")
+    p.add_argument("--format", choices=("text", "json"), default="text")
+    p.set_defaults(handler=_cmd_explain)
+
+
+_REGISTRY.append(_add_explain)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
