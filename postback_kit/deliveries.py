@@ -8,8 +8,9 @@ advertiser: how many conversions never reached the partner.
 
 >>> lf = with_delivery_id(classified)                               # doctest: +SKIP
 >>> per_postback = deliveries(lf).collect()                         # doctest: +SKIP
->>> retry_stats(per_postback.filter(pl.col("delivery_id").is_in(hit_ids))).behavior
-'transient'                                                         # doctest: +SKIP
+>>> hit = per_postback.filter(pl.col("delivery_id").is_in(hit_ids))  # doctest: +SKIP
+>>> retry_stats(hit).behavior                                       # doctest: +SKIP
+'transient'
 
 ``deliveries`` expects the classified attempt table: ``tracking_id``, ``attempt_timestamp`` and
 ``outcome`` (see "Column contract between the diagnose stages" in docs/architecture.md);

@@ -456,11 +456,12 @@ def parameter_table(
             value_name="flag",
         )
         .filter("flag")
+        .sort(_ROW)  # group_by keeps this order within groups: examples are the first rows
         .group_by(*key, "problem")
         .agg(
             failing=pl.col("hit").sum().cast(pl.Int64),
             ok=pl.col("ok").sum().cast(pl.Int64),
-            example_failing=value.filter("hit").sort_by(_ROW).first(),
+            example_failing=value.filter("hit").first(),
         )
     )
     present_counts = long.group_by(key).agg(

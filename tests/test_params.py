@@ -327,3 +327,15 @@ def test_bad_rules_file(tmp_path: Path) -> None:
         ParamRules.load(path)
     with pytest.raises(ConfigError, match="cannot read"):
         ParamRules.load(tmp_path / "absent.toml")
+
+
+def test_problem_shared_by_some_successes_scores_lower() -> None:
+    ok = ok_urls(6) + ["https://p.io/cb?click_id=&goal=7"] * 4  # 40 % of successes empty too
+    hit = ["https://p.io/cb?click_id=&goal=7", "https://p.io/cb?click_id=&goal=8"] * 3
+    frame = frame_of(ok, hit)
+    s = suspect_parameters(frame, HIT, OK)[0]
+    assert (s.name, s.problem, s.failing, s.ok) == ("click_id", "empty", 6, 4)
+    assert (s.share_failing, s.share_ok) == (1.0, 0.4)
+    assert s.score == pytest.approx(0.6)
+    assert s.example_failing == "" and s.example_ok == CLICK_IDS[0]
+    assert suspect_parameters(frame, HIT, OK, min_score=0.7) == []
