@@ -137,6 +137,12 @@ def find_segment(
     None when the issue hits nothing, hits every attempt (no lift is possible: it is not a
     segment, it is everything), or no single value explains it. Combinations of values (two app
     versions, iOS *and* one event) are not searched.
+
+    >>> frame = pl.DataFrame({"os_name": ["ios", "ios", "android", "android"],
+    ...                       "response_code": [400, 400, 200, 200]})
+    >>> seg = find_segment(frame, pl.col("response_code") == 400)
+    >>> seg.column, seg.value, seg.share, seg.lift
+    ('os_name', 'ios', 1.0, 2.0)
     """
     table = segment_table(frame, hit, columns=columns)
     if table.is_empty():
