@@ -363,17 +363,16 @@ def parameter_table(
     sources: dict[str, list[str]] = {}
     for col in present:
         sources.setdefault(SOURCES.get(col, col), []).append(col)
-    totals = pl.DataFrame(
+    # attempts per source that have one of its columns (the denominators of the shares)
+    totals = pl.concat(
         [
-            {
-                "source": src,
-                "n_hit": base.filter(pl.col("hit") & has).height,
-                "n_ok": base.filter(pl.col("ok") & has).height,
-            }
+            base.filter(pl.any_horizontal([pl.col(c).is_not_null() for c in cols])).select(
+                source=pl.lit(src),
+                n_hit=pl.col("hit").sum().cast(pl.Int64),
+                n_ok=pl.col("ok").sum().cast(pl.Int64),
+            )
             for src, cols in sources.items()
-            for has in [pl.any_horizontal([pl.col(c).is_not_null() for c in cols])]
-        ],
-        schema={"source": pl.String, "n_hit": pl.Int64, "n_ok": pl.Int64},
+        ]
     )
 
     flags = base.lazy().select("hit", "ok", "unit").with_row_index(_ROW)
