@@ -7,6 +7,14 @@
 """
 
 from .classify import OUTCOMES, classify
+from .deliveries import (
+    DELIVERY_KEY,
+    RetryStats,
+    deliveries,
+    retry_behavior,
+    retry_stats,
+    with_delivery_id,
+)
 from .errors import (
     ApiError,
     ConfigError,
@@ -17,15 +25,20 @@ from .errors import (
 )
 from .knowledge import Explanation, Hypothesis, KnowledgeBase, explain
 from .load import FileReport, LoadReport, LoadResult, load
+from .params import ParamRules, SuspectParameter, parameter_table, parse_query, suspect_parameters
 from .schema import FIELDS, PII_FIELDS, Field, require_columns
 from .signatures import extract_message, signature_of
+from .segments import SEGMENT_COLUMNS, Segment, find_segment, segment_table
+from .timeline import Pattern, bucket_counts, choose_bucket, classify_pattern
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "DELIVERY_KEY",
     "FIELDS",
     "OUTCOMES",
     "PII_FIELDS",
+    "SEGMENT_COLUMNS",
     "ApiError",
     "ConfigError",
     "Explanation",
@@ -38,12 +51,29 @@ __all__ = [
     "LoadResult",
     "LoadWarning",
     "MissingColumnsError",
+    "ParamRules",
+    "Pattern",
     "PostbackKitError",
+    "RetryStats",
+    "Segment",
+    "SuspectParameter",
     "__version__",
     "classify",
     "explain",
     "extract_message",
+    "bucket_counts",
+    "choose_bucket",
+    "classify_pattern",
+    "deliveries",
+    "find_segment",
     "load",
+    "parameter_table",
+    "parse_query",
     "require_columns",
     "signature_of",
+    "retry_behavior",
+    "retry_stats",
+    "segment_table",
+    "suspect_parameters",
+    "with_delivery_id",
 ]

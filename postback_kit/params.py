@@ -1,0 +1,548 @@
+"""URL parameters of postbacks: which parameter is missing, empty, an unresolved macro, malformed
+or changed in the attempts an issue hits, compared with the attempts that succeed.
+
+A partner that answers ``400 malformed clickId`` usually means one parameter: ``click_id=`` sent
+empty because AppMetrica could not fill the macro, ``{click_id}`` sent literally, a truncated
+value, or a token rotated on one side. Comparing the failing attempts of a tracker with its
+successful ones shows which.
+
+>>> parse_query(pl.DataFrame({"u": ["https://p.io/cb?click_id=&goal=%7Bgoal%7D"]}), "u").collect()
+shape: (2, 3)
+┌─────┬──────────┬────────┐
+│ row ┆ name     ┆ value  │
+│ --- ┆ ---      ┆ ---    │
+│ u32 ┆ str      ┆ str    │
+╞═════╪══════════╪════════╡
+│ 0   ┆ click_id ┆        │
+│ 0   ┆ goal     ┆ {goal} │
+└─────┴──────────┴────────┘
+
+The macro styles and value shapes are data (``postback_kit/data/params.toml``), extensible
+through :meth:`ParamRules.load`.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from .errors import ConfigError
+
+__all__ = [
+    "PARAMETER_COLUMNS",
+    "PROBLEMS",
+    "ParamRules",
+    "Shape",
+    "SuspectParameter",
+    "parameter_table",
+    "parse_query",
+    "suspect_parameters",
+]
+
+PARAMETER_COLUMNS: tuple[str, ...] = (
+    "postback_url_parameters",
+    "postback_url",
+    "click_url_parameters",
+)
+"""Columns whose query parameters are examined, in order of preference."""
+
+PROBLEMS: tuple[str, ...] = ("missing", "empty", "macro", "malformed", "changed")
+"""What can be wrong with a parameter in one attempt:
+
+- ``missing``: absent in this attempt although other attempts of the tracker carry it;
+- ``empty``: present without a value (``click_id=`` or ``click_id``), which is how AppMetrica
+  sends a macro it cannot fill;
+- ``macro``: an unresolved placeholder (``{click_id}``, ``(idfa)``, ``%7Bclick_id%7D``, …);
+- ``malformed``: filled, but its shape (``hex32``, ``uuid``, ``digits10``, …) is none of the
+  shapes the successful attempts show for this parameter;
+- ``changed``: constant within the failing attempts and constant within the successful ones, but
+  different between them (a rotated token, a changed goal ID).
+"""
+
+SOURCES: dict[str, str] = {
+    "postback_url_parameters": "postback",
+    "postback_url": "postback",
+    "click_url_parameters": "click",
+}
+"""Parameter source per column: the postback's own parameters (from ``postback_url_parameters``
+or, when absent, the query of ``postback_url``) or those of the tracking (click) URL."""
+
+REFERENCE_MIN_SHARE = 0.1
+"""A shape is a normal shape of a parameter when at least this share of its successful values
+has it."""
+MALFORMED_MIN_OK = 3
+"""``malformed`` needs at least this many successful values of the parameter to compare with."""
+CHANGED_MIN_UNITS = 3
+"""``changed`` needs the constant values on each side in at least this many deliveries (or
+attempts, without ``delivery_id``), so a single retried postback is not a "constant"."""
+
+_ROW = "row"
+_TOKEN = r"%[0-9A-Fa-f]{2}|[^%]+|%"
+_C = "[89ab][0-9a-f]"
+_UTF8_HEX = (  # hex of a valid UTF-8 byte sequence (no overlongs, no surrogates)
+    "^(?:[0-7][0-9a-f]"
+    f"|(?:c[2-9a-f]|d[0-9a-f]){_C}"
+    f"|e0[ab][0-9a-f]{_C}|(?:e[1-9a-c]|e[ef]){_C}{_C}|ed[89][0-9a-f]{_C}"
+    f"|f0[9ab][0-9a-f]{_C}{_C}|f[1-3]{_C}{_C}{_C}|f48[0-9a-f]{_C}{_C}"
+    ")*$"
+)
+
+
+# --------------------------------------------------------------------------- rules
+
+
+@dataclass(frozen=True)
+class Shape:
+    """A value shape: the first matching ``pattern`` names it; ``length`` appends the length."""
+
+    name: str
+    pattern: str
+    length: bool = False
+
+
+@dataclass(frozen=True)
+class ParamRules:
+    """Macro patterns and value shapes (from ``data/params.toml``, extensible).
+
+    >>> rules = ParamRules.default()
+    >>> "(idfa)" in [m["example"] for m in rules.macros]
+    True
+    """
+
+    macros: tuple[dict[str, str], ...]
+    """``{"name", "pattern", "example"}`` per macro style; ``pattern`` is matched against the
+    decoded value."""
+    shapes: tuple[Shape, ...]
+
+    @classmethod
+    def default(cls) -> ParamRules:
+        """The rules shipped with the package."""
+        text = resources.files("postback_kit").joinpath("data/params.toml").read_text("utf-8")
+        return cls._from_toml(text, "postback_kit/data/params.toml")
+
+    @classmethod
+    def load(cls, path: str | Path, *, extend: bool = True) -> ParamRules:
+        """Rules from a TOML file of the same format, added to the defaults unless
+        ``extend=False``."""
+        path = Path(path)
+        try:
+            text = path.read_text("utf-8")
+        except OSError as err:
+            raise ConfigError(
+                f"cannot read the parameter rules {path}", found=str(err), hint="check the path"
+            ) from err
+        own = cls._from_toml(text, str(path))
+        if not extend:
+            return own
+        base = cls.default()
+        return cls(base.macros + own.macros, own.shapes + base.shapes)
+
+    @classmethod
+    def _from_toml(cls, text: str, origin: str) -> ParamRules:
+        try:
+            data = tomllib.loads(text)
+            macros = tuple(
+                {
+                    "name": m.get("name", m["pattern"]),
+                    "pattern": m["pattern"],
+                    "example": m.get("example", ""),
+                }
+                for m in data.get("macro", [])
+            )
+            shapes = tuple(
+                Shape(s["name"], s["pattern"], bool(s.get("length", False)))
+                for s in data.get("shape", [])
+            )
+        except (tomllib.TOMLDecodeError, KeyError, TypeError, AttributeError) as err:
+            raise ConfigError(
+                f"{origin} is not a valid parameter rules file",
+                found=f"{type(err).__name__}: {err}",
+                hint="each [[macro]] needs a `pattern`; each [[shape]] a `name` and a `pattern` "
+                "(see postback_kit/data/params.toml)",
+            ) from err
+        return cls(macros, shapes)
+
+    def is_macro(self, value: pl.Expr) -> pl.Expr:
+        """True where ``value`` is entirely an unresolved macro."""
+        if not self.macros:
+            return pl.lit(False)
+        pattern = "|".join(f"(?:{m['pattern']})" for m in self.macros)
+        return value.str.contains(pattern).fill_null(False)
+
+    def shape(self, value: pl.Expr) -> pl.Expr:
+        """The shape name of ``value`` (``hex32``, ``uuid``, ``digits10``, ``text``, …)."""
+        out: Any = pl
+        for s in self.shapes:
+            name = pl.lit(s.name)
+            if s.length:
+                name = name + value.str.len_chars().cast(pl.String)
+            out = out.when(value.str.contains(s.pattern)).then(name)
+        if out is pl:
+            return pl.lit("text")
+        return out.otherwise(pl.lit("text"))
+
+
+_DEFAULT_RULES: ParamRules | None = None
+
+
+def _default_rules() -> ParamRules:
+    global _DEFAULT_RULES
+    if _DEFAULT_RULES is None:
+        _DEFAULT_RULES = ParamRules.default()
+    return _DEFAULT_RULES
+
+
+# --------------------------------------------------------------------------- parsing
+
+
+def _url_decode(s: pl.Expr, *, plus: bool) -> pl.Expr:
+    """Percent-decode ``s`` (and ``+`` → space when ``plus``), vectorised.
+
+    Each ``%XX`` becomes its byte and every other run of characters its UTF-8 bytes (as hex),
+    the hex is decoded to bytes and read back as UTF-8. A value whose decoded bytes are not valid
+    UTF-8 is kept as it was (with ``+`` decoded); invalid escapes (``%zz``) stay literal.
+    """
+    if plus:
+        s = s.str.replace_all("+", " ", literal=True)
+    element = pl.element()
+    hexed = (
+        s.str.extract_all(_TOKEN)
+        .list.eval(
+            pl.when(element.str.contains("^%[0-9A-Fa-f]{2}$"))
+            .then(element.str.slice(1).str.to_lowercase())
+            .otherwise(element.str.encode("hex"))
+        )
+        .list.join("")
+    )
+    decoded = pl.when(hexed.str.contains(_UTF8_HEX)).then(hexed).str.decode("hex")
+    return (
+        pl.when(s.str.contains("%", literal=True))
+        .then(pl.coalesce(decoded.cast(pl.String), s))
+        .otherwise(s)
+    )
+
+
+def parse_query(frame: pl.DataFrame | pl.LazyFrame, column: str) -> pl.LazyFrame:
+    """The query parameters of ``column``, one row per parameter: ``row``, ``name``, ``value``.
+
+    ``row`` is the position of the attempt in ``frame``; names and values are URL-decoded
+    (``%7B`` → ``{``, ``+`` → space); ``value`` is null for a name without ``=``.
+
+    Accepts a full URL (the part after ``?``, without a ``#fragment``), a bare query
+    (``a=1&b=2``, with or without a leading ``?``) and a query encoded once more as
+    ``click_url_parameters`` are (``param1%3D1%26param2%3D2``). Empty pieces (``a=1&&b=2``, a
+    trailing ``&``) are skipped; a repeated name gives one row per occurrence. Null values give
+    no rows. Never raises on odd text: what cannot be decoded is kept as it is.
+    """
+    raw = pl.col("__raw")
+    # click_url_parameters: the whole query is URL-encoded once more (no '=' but a '%3D')
+    raw = (
+        pl.when(~raw.str.contains("=", literal=True) & raw.str.contains("(?i)%3D"))
+        .then(_url_decode(raw, plus=False))
+        .otherwise(raw)
+    )
+    query = (
+        pl.when(raw.str.contains(r"(?s)^[^?=&]*\?"))
+        .then(raw.str.extract(r"(?s)^[^?=&]*\?(.*)$", 1))
+        .when(raw.str.contains(r"^[A-Za-z][A-Za-z0-9+.\-]*://"))
+        .then(pl.lit(""))
+        .otherwise(raw)
+        # a #fragment ends the query; `#macro#` placeholders are not fragments
+        .str.replace(r"#[^#&=]+$", "")
+    )
+    pieces = (
+        frame.lazy()
+        .select(pl.col(column).cast(pl.String).alias("__raw"))
+        .with_row_index(_ROW)
+        .select(_ROW, query.str.split("&").alias("__piece"))
+        .explode("__piece")
+        .with_columns(pl.col("__piece").str.strip_chars())
+        .filter(pl.col("__piece").is_not_null() & (pl.col("__piece") != ""))
+        .with_columns(pl.col("__piece").str.splitn("=", 2).alias("__kv"))
+    )
+    return pieces.select(
+        _ROW,
+        _url_decode(pl.col("__kv").struct.field("field_0"), plus=True).alias("name"),
+        _url_decode(pl.col("__kv").struct.field("field_1"), plus=True).alias("value"),
+    )
+
+
+# --------------------------------------------------------------------------- comparison
+
+
+@dataclass(frozen=True)
+class SuspectParameter:
+    """A parameter whose problem separates the attempts an issue hits from successful ones."""
+
+    name: str
+    problem: str
+    """One of :data:`PROBLEMS`."""
+    share_failing: float
+    """Share of the hit attempts with this problem."""
+    share_ok: float
+    """Share of the successful attempts with this problem."""
+    score: float
+    """``share_failing - share_ok``: 1 when every hit attempt has it and no successful one."""
+    example_failing: str | None
+    """A value from a hit attempt with the problem (None for ``missing``)."""
+    example_ok: str | None
+    """A value of the same parameter from a successful attempt."""
+    source: str = "postback"
+    """``postback`` (the postback URL's parameters) or ``click`` (the tracking URL's)."""
+    failing: int = 0
+    """Hit attempts with the problem."""
+    ok: int = 0
+    """Successful attempts with the problem."""
+
+    def to_dict(self) -> dict[str, Any]:
+        out = asdict(self)
+        for key in ("share_failing", "share_ok", "score"):
+            out[key] = round(out[key], 4)
+        return out
+
+
+def _frame(frame: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame:
+    return frame.collect() if isinstance(frame, pl.LazyFrame) else frame
+
+
+def _empty_table() -> pl.DataFrame:
+    return pl.DataFrame(
+        schema={
+            "source": pl.String,
+            "name": pl.String,
+            "problem": pl.String,
+            "failing": pl.Int64,
+            "ok": pl.Int64,
+            "share_failing": pl.Float64,
+            "share_ok": pl.Float64,
+            "score": pl.Float64,
+            "example_failing": pl.String,
+            "example_ok": pl.String,
+        }
+    )
+
+
+def parameter_table(
+    frame: pl.DataFrame,
+    hit: pl.Expr,
+    ok: pl.Expr,
+    *,
+    columns: Sequence[str] = PARAMETER_COLUMNS,
+    rules: ParamRules | None = None,
+) -> pl.DataFrame:
+    """Every parameter × problem with its share among hit and among successful attempts.
+
+    ``hit`` marks the attempts hit by the issue, ``ok`` the successful attempts of the same
+    tracker; other attempts are ignored. Columns: ``source``, ``name``, ``problem``,
+    ``failing``/``ok`` (attempts with the problem), ``share_failing``/``share_ok`` (of the hit /
+    successful attempts that have the source column), ``score`` (``share_failing - share_ok``),
+    ``example_failing``, ``example_ok``; best score first. Columns of ``columns`` the frame lacks
+    are skipped; with none of them the table is empty. See :data:`PROBLEMS` for the rules.
+    """
+    rules = rules or _default_rules()
+    df = _frame(frame)
+    present = [c for c in columns if c in df.columns]
+    if not present:
+        return _empty_table()
+    unit = pl.col("delivery_id") if "delivery_id" in df.columns else pl.int_range(pl.len())
+    base = df.select(
+        hit.fill_null(False).alias("hit"),
+        ok.fill_null(False).alias("ok"),
+        unit.cast(pl.String).alias("unit"),
+        *present,
+    ).filter(pl.col("hit") | pl.col("ok"))
+    if base.is_empty():
+        return _empty_table()
+
+    sources: dict[str, list[str]] = {}
+    for col in present:
+        sources.setdefault(SOURCES.get(col, col), []).append(col)
+    # attempts per source that have one of its columns (the denominators of the shares)
+    totals = pl.concat(
+        [
+            base.filter(pl.any_horizontal([pl.col(c).is_not_null() for c in cols])).select(
+                source=pl.lit(src),
+                n_hit=pl.col("hit").sum().cast(pl.Int64),
+                n_ok=pl.col("ok").sum().cast(pl.Int64),
+            )
+            for src, cols in sources.items()
+        ]
+    )
+
+    flags = base.lazy().select("hit", "ok", "unit").with_row_index(_ROW)
+    parsed = [
+        parse_query(base.select(col), col).with_columns(
+            source=pl.lit(SOURCES.get(col, col)), rank=pl.lit(rank)
+        )
+        for rank, col in enumerate(present)
+    ]
+    value = pl.col("value")
+    long = (
+        pl.concat(parsed)
+        # one column per source and row: postback_url_parameters, else the URL's query
+        .filter(pl.col("rank") == pl.col("rank").min().over(_ROW, "source"))
+        .unique([_ROW, "source", "name"], keep="first", maintain_order=True)
+        .drop("rank")
+        .join(flags, on=_ROW)
+        .with_columns(empty=value.is_null() | (value == ""))
+        .with_columns(macro=~pl.col("empty") & rules.is_macro(value))
+        .with_columns(clean=~pl.col("empty") & ~pl.col("macro"))
+        .with_columns(shape=pl.when("clean").then(rules.shape(value)))
+        .sort(_ROW, "source", "name")
+        .collect()
+    )
+    if long.is_empty():
+        return _empty_table()
+    key = ["source", "name"]
+
+    # malformed: a shape none of the successful values of this parameter has
+    ok_shapes = (
+        long.filter(pl.col("ok") & pl.col("clean"))
+        .group_by(*key, "shape")
+        .agg(n=pl.len())
+        .with_columns(total=pl.col("n").sum().over(key))
+        .filter(pl.col("total") >= MALFORMED_MIN_OK)
+    )
+    reference = ok_shapes.filter(pl.col("n") >= REFERENCE_MIN_SHARE * pl.col("total")).select(
+        *key, "shape", in_reference=pl.lit(True)
+    )
+    judged = ok_shapes.select(key).unique().with_columns(judged=pl.lit(True))
+
+    # changed: constant on each side, different between them
+    clean = long.filter("clean")
+    changed = (
+        clean.group_by(key)
+        .agg(
+            ok_values=value.filter("ok").n_unique(),
+            ok_units=pl.col("unit").filter("ok").n_unique(),
+            v_ok=value.filter("ok").first(),
+            hit_values=value.filter("hit").n_unique(),
+            hit_units=pl.col("unit").filter("hit").n_unique(),
+            v_hit=value.filter("hit").first(),
+        )
+        .filter(
+            (pl.col("ok_values") == 1)
+            & (pl.col("hit_values") == 1)
+            & (pl.col("ok_units") >= CHANGED_MIN_UNITS)
+            & (pl.col("hit_units") >= CHANGED_MIN_UNITS)
+            & (pl.col("v_ok") != pl.col("v_hit"))
+        )
+        .select(*key, "v_hit")
+    )
+
+    long = (
+        long.join(reference, on=[*key, "shape"], how="left")
+        .join(judged, on=key, how="left")
+        .join(changed, on=key, how="left")
+        .with_columns(
+            malformed=pl.col("clean")
+            & pl.col("judged").fill_null(False)
+            & pl.col("in_reference").is_null(),
+            changed=(pl.col("clean") & pl.col("hit") & (value == pl.col("v_hit"))).fill_null(False),
+        )
+    )
+    flagged = (
+        long.unpivot(
+            index=[_ROW, *key, "hit", "ok", "value"],
+            on=["empty", "macro", "malformed", "changed"],
+            variable_name="problem",
+            value_name="flag",
+        )
+        .filter("flag")
+        .sort(_ROW)  # group_by keeps this order within groups: examples are the first rows
+        .group_by(*key, "problem")
+        .agg(
+            failing=pl.col("hit").sum().cast(pl.Int64),
+            ok=pl.col("ok").sum().cast(pl.Int64),
+            example_failing=value.filter("hit").first(),
+        )
+    )
+    present_counts = long.group_by(key).agg(
+        present_hit=pl.col("hit").sum().cast(pl.Int64),
+        present_ok=pl.col("ok").sum().cast(pl.Int64),
+    )
+    missing = present_counts.join(totals, on="source").select(
+        *key,
+        problem=pl.lit("missing"),
+        failing=pl.col("n_hit") - pl.col("present_hit"),
+        ok=pl.col("n_ok") - pl.col("present_ok"),
+        example_failing=pl.lit(None, pl.String),
+    )
+    example_ok = (
+        long.filter(pl.col("ok") & pl.col("clean") & ~pl.col("malformed"))
+        .group_by(key)
+        .agg(example_ok=value.sort_by(_ROW).first())
+    )
+    grid = present_counts.select(key).join(
+        pl.DataFrame({"problem": list(PROBLEMS), "__order": range(len(PROBLEMS))}), how="cross"
+    )
+    table = (
+        grid.join(
+            pl.concat([flagged, missing], how="vertical_relaxed"), on=[*key, "problem"], how="left"
+        )
+        .join(totals, on="source")
+        .join(example_ok, on=key, how="left")
+        .with_columns(pl.col("failing", "ok").fill_null(0))
+        .with_columns(
+            share_failing=_share(pl.col("failing"), pl.col("n_hit")),
+            share_ok=_share(pl.col("ok"), pl.col("n_ok")),
+        )
+        .with_columns(score=pl.col("share_failing") - pl.col("share_ok"))
+        .sort(
+            ["score", "share_failing", "source", "name", "__order"],
+            descending=[True, True, False, False, False],
+        )
+    )
+    return table.select(_empty_table().columns)
+
+
+def _share(count: pl.Expr, total: pl.Expr) -> pl.Expr:
+    return pl.when(total > 0).then(count / total).otherwise(0.0)
+
+
+def suspect_parameters(
+    frame: pl.DataFrame,
+    hit: pl.Expr,
+    ok: pl.Expr,
+    *,
+    columns: Sequence[str] = PARAMETER_COLUMNS,
+    min_share: float = 0.5,
+    min_score: float = 0.3,
+    rules: ParamRules | None = None,
+) -> list[SuspectParameter]:
+    """Parameters whose problem separates the hit attempts from the successful ones, best first.
+
+    A parameter × problem is a suspect when at least ``min_share`` of the hit attempts have the
+    problem and ``share_failing - share_ok`` (the score) is at least ``min_score``: a problem
+    that the successful attempts share as often does not explain the failures. Ranked by score,
+    then by share among the hit attempts. See :func:`parameter_table` for every candidate.
+
+    >>> suspects = suspect_parameters(attempts, hit=pl.col("response_code") == 400,
+    ...                               ok=pl.col("outcome") == "success")  # doctest: +SKIP
+    >>> suspects[0].name, suspects[0].problem                           # doctest: +SKIP
+    ('click_id', 'empty')
+    """
+    table = parameter_table(frame, hit, ok, columns=columns, rules=rules).filter(
+        (pl.col("share_failing") >= min_share) & (pl.col("score") >= min_score)
+    )
+    return [
+        SuspectParameter(
+            name=row["name"],
+            problem=row["problem"],
+            share_failing=row["share_failing"],
+            share_ok=row["share_ok"],
+            score=row["score"],
+            example_failing=row["example_failing"],
+            example_ok=row["example_ok"],
+            source=row["source"],
+            failing=row["failing"],
+            ok=row["ok"],
+        )
+        for row in table.iter_rows(named=True)
+    ]
