@@ -4,6 +4,7 @@
 >>> frame = pk.load("data/samples/csv")          # doctest: +SKIP
 """
 
+from .api import FetchPolicy, FetchResult, fetch
 from .errors import (
     ApiError,
     ConfigError,
@@ -23,6 +24,8 @@ __all__ = [
     "ApiError",
     "ConfigError",
     "ExportReadError",
+    "FetchPolicy",
+    "FetchResult",
     "Field",
     "FileReport",
     "LoadReport",
@@ -31,6 +34,7 @@ __all__ = [
     "MissingColumnsError",
     "PostbackKitError",
     "__version__",
+    "fetch",
     "load",
     "require_columns",
 ]
