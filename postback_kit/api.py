@@ -143,7 +143,7 @@ class _Redact(logging.Filter):
 
     def __init__(self) -> None:
         super().__init__()
-        self.secrets: set[str] = set()
+        self.secrets: list[str] = []  # one entry per running fetch (a token may repeat)
 
     def filter(self, record: logging.LogRecord) -> bool:
         if self.secrets:
@@ -956,7 +956,12 @@ class _Fetcher:
     # ---- messages
 
     def _describe(self, exc: BaseException) -> str:
-        text = f"{type(exc).__name__}: {exc}"
+        """The root cause, without the request's URL (requests wraps it in MaxRetryError)."""
+        reason: object = exc
+        inner = exc.args[0] if exc.args else None
+        if getattr(inner, "reason", None) is not None:
+            reason = inner.reason  # type: ignore[union-attr]
+        text = f"{type(reason).__name__}: {reason}"
         return self.job.token.redact(text)[:300]
 
     def _api_message(self, text: str) -> str:
@@ -1138,7 +1143,7 @@ def fetch(
 
         session = requests.Session()
     fetcher = _Fetcher(job, session, policy, poll_interval, max_wait, bar)
-    _REDACT.secrets.add(secret.reveal())
+    _REDACT.secrets.append(secret.reveal())
     files: list[Path] = []
     try:
         log.info("fetching application %s, %s … %s, %d chunk(s)", app, first, last, len(chunks))
@@ -1147,7 +1152,7 @@ def fetch(
             bar.advance()
     finally:
         bar.close()
-        _REDACT.secrets.discard(secret.reveal())
+        _REDACT.secrets.remove(secret.reveal())
         if own_session:
             session.close()
     return FetchResult(

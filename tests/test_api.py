@@ -30,7 +30,7 @@ from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
 
 import postback_kit as pk
-from postback_kit.api import DEFAULT_FIELDS, _BodyCheck, _BodyError
+from postback_kit.api import DEFAULT_FIELDS, _BodyCheck, _BodyError, fetch_and_load
 from postback_kit.cli import main
 from postback_kit.errors import ApiError, ConfigError
 
@@ -964,3 +964,28 @@ def test_body_check_rejects_text_cut_inside_quotes_or_characters(
             check(prefix)
     elif prefix.endswith(b"\n"):
         check(prefix)  # a cut exactly at a record boundary is a complete, shorter export
+
+
+def test_fetch_and_load_takes_what_a_form_gives(
+    serve: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The notebook form's call: an empty password field falls back to the environment, the
+    filters come from a text area, dates from date pickers."""
+    server = serve(ok)
+    monkeypatch.setenv("APPMETRICA_TOKEN", TOKEN)
+    fetched, (frame, report) = fetch_and_load(
+        "1111",
+        date(2024, 3, 1),
+        date(2024, 3, 1),
+        dest=tmp_path / "x",
+        token="",
+        filters="response_code=400\n\ntracking_id=12345678901234567890\n",
+        base_url=server.url,
+        poll_interval=0.01,
+        progress=False,
+    )
+    q = server.requests[0].query
+    assert (q["response_code"], q["tracking_id"]) == ("400", "12345678901234567890")
+    assert server.requests[0].headers["authorization"] == f"OAuth {TOKEN}"
+    assert report.rows_loaded == 24 and [f.path for f in report.files] == [str(p) for p in fetched]
+    assert_rows_are_hours(frame.collect(), "2024-03-01")
