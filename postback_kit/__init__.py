@@ -15,6 +15,7 @@ from .deliveries import (
     retry_stats,
     with_delivery_id,
 )
+from .api import FetchPolicy, FetchResult, fetch
 from .errors import (
     ApiError,
     ConfigError,
@@ -43,6 +44,8 @@ __all__ = [
     "ConfigError",
     "Explanation",
     "ExportReadError",
+    "FetchPolicy",
+    "FetchResult",
     "Field",
     "FileReport",
     "Hypothesis",
@@ -66,6 +69,7 @@ __all__ = [
     "classify_pattern",
     "deliveries",
     "find_segment",
+    "fetch",
     "load",
     "parameter_table",
     "parse_query",

@@ -1,0 +1,1289 @@
+"""Fetch postback exports from the AppMetrica Logs API, robustly, into files ``load`` reads.
+
+>>> result = fetch(1111, "2024-05-01", "2024-05-07", dest="exports")   # doctest: +SKIP
+>>> frame = load(result)            # or load("exports"): the same files  # doctest: +SKIP
+
+How a fetch behaves
+-------------------
+- The range is cut into calendar-day requests (``chunk="1d"``; ``"2d"``, ``"6h"``… also work) of
+  ``GET {base_url}/logs/v1/export/postbacks.csv`` with ``Accept-Encoding: gzip`` and
+  ``Authorization: OAuth <token>``. Days are the application's days, as the API counts them.
+- **202** (being prepared): the identical request is repeated after ``poll_interval`` seconds,
+  then 1.5 times longer each time up to two minutes, reading ``Progress is N%`` for the progress
+  bar. Only the first request carries ``Cache-Control: no-cache`` (later ones would restart the
+  preparation). One export may wait ``max_wait`` seconds in total (default one hour) before the
+  fetch gives up; the API keeps preparing it, so running the same fetch later resumes.
+- **429** (too many exports queued for the application): wait (``Retry-After`` or a minute) and
+  repeat. Within one process no more than three exports of one application are in flight.
+- **400 "Try to use more parts."**: the range is halved (days, then hours, down to one hour)
+  and each half is fetched; a later run remembers the split from the files it left.
+- **5xx, timeouts, dropped connections, truncated or corrupt bodies**: up to ``retries`` new
+  attempts per request with exponential backoff and jitter.
+- **400/401/403/404 otherwise**: an :class:`~postback_kit.errors.ApiError` that quotes the API's
+  message and says what to fix (field, date, token, access to the application, address).
+
+Files
+-----
+Each answer is streamed to a hidden temporary file in ``dest``, verified (complete gzip, UTF-8,
+a header line with the requested fields, a complete last record) and only then renamed to
+``postbacks_<application>_<first day>_<last day>[_<hash>].csv[.gz]`` (sub-day pieces:
+``2024-05-01T00_2024-05-01T11``). ``<hash>`` digests the fields, filters and date dimension when
+they differ from the defaults; it never includes the token. A re-run reuses the files it finds,
+except for chunks within ``refetch_recent_days`` of today (default 7), which the API still
+updates. Nothing partial is ever left where ``load`` would read it.
+
+The token comes from ``token=``, ``token_file=`` (``--token-file``) or ``$APPMETRICA_TOKEN``, and
+never appears in a file name, a file, a log record, an exception or a repr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import codecs
+import contextlib
+import csv
+import difflib
+import hashlib
+import io
+import json
+import logging
+import os
+import random
+import re
+import sys
+import tempfile
+import threading
+import time
+import zlib
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, overload
+from urllib.parse import quote, urlencode, urlsplit
+
+from .errors import ApiError, ConfigError
+from .schema import FIELD_NAMES
+
+if TYPE_CHECKING:
+    import requests
+
+    from .load import LoadResult
+
+__all__ = [
+    "DEFAULT_BASE_URL",
+    "DEFAULT_FIELDS",
+    "FetchPolicy",
+    "FetchResult",
+    "fetch",
+    "fetch_and_load",
+    "parse_filters",
+    "register_cli",
+]
+
+DEFAULT_BASE_URL = "https://api.appmetrica.yandex.ru"
+EXPORT_PATH = "/logs/v1/export/postbacks.csv"
+TOKEN_ENV = "APPMETRICA_TOKEN"
+MAX_QUEUED_PER_APPLICATION = 3
+DATE_DIMENSIONS = ("default", "receive")
+DEFAULT_FIELDS: tuple[str, ...] = tuple(n for n in FIELD_NAMES if n != "attribution_touch_type")
+"""Every field of the documented field list (``attribution_touch_type`` is answered by the API
+but not listed as requestable; ask for it explicitly if you want it)."""
+
+_SPLIT_MARKER = "Try to use more parts"
+_PROGRESS = re.compile(r"Progress is (\d+(?:\.\d+)?)\s*%")
+_TOKEN_CHARS = re.compile(r"[\x21-\x7e]+")
+_LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1"}
+_BLOCK = 1 << 16
+_TAIL = 1 << 20
+
+log = logging.getLogger(__name__)
+
+
+# --------------------------------------------------------------------------- the token
+
+
+class _Secret:
+    """A token that does not show itself: repr/str print a placeholder."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        return self._value
+
+    def redact(self, text: str) -> str:
+        return text.replace(self._value, "***") if self._value else text
+
+    def __repr__(self) -> str:
+        return "<token hidden>"
+
+    __str__ = __repr__
+
+
+class _OAuth:
+    """``requests`` auth hook: sets the header on each request, so the session never keeps it
+    and ``.netrc`` never replaces it."""
+
+    def __init__(self, token: _Secret) -> None:
+        self._token = token
+
+    def __call__(self, request: Any) -> Any:
+        request.headers["Authorization"] = f"OAuth {self._token.reveal()}"
+        return request
+
+    def __repr__(self) -> str:
+        return "<OAuth token hidden>"
+
+
+class _Redact(logging.Filter):
+    """Defence in depth: no record of this module's logger can carry an active token."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.secrets: list[str] = []  # one entry per running fetch (a token may repeat)
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if self.secrets:
+            message = record.getMessage()
+            clean = message
+            for secret in list(self.secrets):
+                clean = clean.replace(secret, "***")
+            if clean != message:
+                record.msg, record.args = clean, None
+        return True
+
+
+_REDACT = _Redact()
+log.addFilter(_REDACT)
+
+
+def _read_token(
+    token: str | None, token_file: str | os.PathLike[str] | None, dest: Path | None = None
+) -> _Secret:
+    if token is not None and token.strip():
+        value, source = token, "token="
+    elif token_file:
+        path = Path(token_file).expanduser()
+        if dest is not None and path.resolve().is_relative_to(dest.resolve()):
+            raise ConfigError(
+                f"the token file {path} is inside the export folder {dest}.",
+                hint="keep the token outside the project and the export folder "
+                "(e.g. ~/.config/appmetrica-token).",
+            )
+        try:
+            value = path.read_text("utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ConfigError(
+                f"cannot read the token file {path}.",
+                found=getattr(exc, "strerror", None) or type(exc).__name__,
+                hint="the file must hold only the OAuth token, as UTF-8 text.",
+            ) from None
+        source = f"the token file {path}"
+    elif os.environ.get(TOKEN_ENV, "").strip():
+        value, source = os.environ[TOKEN_ENV], f"${TOKEN_ENV}"
+    else:
+        raise ConfigError(
+            "no Logs API token was given.",
+            hint=f"pass token=..., --token-file PATH (a file outside the project holding only "
+            f"the token) or set the {TOKEN_ENV} environment variable.",
+        )
+    value = value.strip()
+    if value[:6].lower() == "oauth ":
+        value = value[6:].strip()
+    if not _TOKEN_CHARS.fullmatch(value):
+        raise ConfigError(
+            f"the token from {source} is not a valid OAuth token.",
+            found="it is empty" if not value else "it contains spaces, line breaks or non-ASCII",
+            hint="the token is one word of printable ASCII characters; paste it again.",
+        )
+    return _Secret(value)
+
+
+# --------------------------------------------------------------------------- arguments
+
+
+def parse_filters(filters: Mapping[str, object] | Sequence[str] | str | None) -> dict[str, str]:
+    """Equality filters from a mapping, ``["field=value", ...]`` or text (one per line).
+
+    >>> parse_filters(["response_code=400", "tracking_id = 123"])
+    {'response_code': '400', 'tracking_id': '123'}
+    >>> parse_filters("response_code=400\\npublisher_name=Ad, Inc.")
+    {'response_code': '400', 'publisher_name': 'Ad, Inc.'}
+    """
+    if filters is None:
+        return {}
+    items: list[tuple[str, object]]
+    if isinstance(filters, Mapping):
+        items = [(str(k).strip(), v) for k, v in filters.items()]
+    else:
+        lines = filters.splitlines() if isinstance(filters, str) else list(filters)
+        items = []
+        for line in lines:
+            if not str(line).strip():
+                continue
+            key, sep, text = str(line).partition("=")
+            if not sep or not key.strip():
+                raise ConfigError(
+                    f"the filter {line!r} is not field=value.",
+                    hint="write filters as field=value, e.g. response_code=400.",
+                )
+            items.append((key.strip(), text.strip()))
+    out: dict[str, str] = {}
+    for name, value in items:
+        if isinstance(value, bool) or not isinstance(value, str | int):
+            raise ConfigError(
+                f"the filter value of {name} must be text or an integer.",
+                found=type(value).__name__,
+                hint="the Logs API supports equality filters only: field=value.",
+            )
+        out[name] = str(value)
+    return out
+
+
+def _check_field(name: str, what: str) -> None:
+    if name in FIELD_NAMES:
+        return
+    close = difflib.get_close_matches(name, FIELD_NAMES, n=1, cutoff=0.6)
+    raise ConfigError(
+        f"unknown {what} {name!r}.",
+        found=f"did you mean {close[0]!r}?" if close else None,
+        hint="use the documented field names (postback_kit.FIELDS): "
+        + ", ".join(FIELD_NAMES[:6])
+        + ", …",
+    )
+
+
+def _fields(fields: Sequence[str] | str | None) -> tuple[str, ...]:
+    if fields is None:
+        return DEFAULT_FIELDS
+    names = (
+        fields.split(",") if isinstance(fields, str) else [p for f in fields for p in f.split(",")]
+    )
+    out: list[str] = []
+    for raw in names:
+        name = raw.strip()
+        if name and name not in out:
+            _check_field(name, "field")
+            out.append(name)
+    if not out:
+        raise ConfigError("no fields were requested.", hint="omit fields= to get every field.")
+    return tuple(out)
+
+
+def _day(value: date | datetime | str, what: str) -> date:
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(str(value).strip())
+    except ValueError:
+        raise ConfigError(
+            f"{what}={value!r} is not a date.",
+            hint="write dates as YYYY-MM-DD, e.g. 2024-05-01.",
+        ) from None
+
+
+def _chunk_size(chunk: str | int | timedelta) -> timedelta:
+    if isinstance(chunk, timedelta):
+        size = chunk
+    elif isinstance(chunk, int) and not isinstance(chunk, bool):
+        size = timedelta(days=chunk)
+    else:
+        m = re.fullmatch(r"\s*(\d+)\s*([dh])\s*", str(chunk).lower())
+        if not m:
+            raise ConfigError(f"chunk={chunk!r} is not a duration.", hint='use "1d", "7d" or "6h".')
+        n = int(m.group(1))
+        size = timedelta(days=n) if m.group(2) == "d" else timedelta(hours=n)
+    if size < timedelta(hours=1) or size % timedelta(hours=1):
+        raise ConfigError(f"chunk={chunk!r} must be a whole number of hours or days, at least 1h.")
+    return size
+
+
+def _base_url(url: str) -> str:
+    parts = urlsplit(url.strip())
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigError(
+            f"base_url={url!r} is not an http(s) address.",
+            hint=f"the default is {DEFAULT_BASE_URL}.",
+        )
+    if parts.scheme == "http" and parts.hostname not in _LOCAL_HOSTS:
+        raise ConfigError(
+            f"base_url={url!r} would send the token unencrypted.",
+            hint="use https:// (plain http is accepted only for a server on this machine).",
+        )
+    return url.strip().rstrip("/")
+
+
+# --------------------------------------------------------------------------- time spans
+
+
+def _utc_today() -> date:
+    return datetime.now(UTC).date()
+
+
+@dataclass(frozen=True)
+class _Span:
+    """A half-open range of the application's local time, whole hours."""
+
+    start: datetime
+    end: datetime
+
+    @property
+    def whole_days(self) -> bool:
+        return self.start.hour == 0 and self.end.hour == 0
+
+    @property
+    def last_day(self) -> date:
+        return (self.end - timedelta(seconds=1)).date()
+
+    def tag(self) -> str:
+        if self.whole_days:
+            return f"{self.start:%Y-%m-%d}_{self.last_day:%Y-%m-%d}"
+        return f"{self.start:%Y-%m-%dT%H}_{self.end - timedelta(hours=1):%Y-%m-%dT%H}"
+
+    def label(self) -> str:
+        if self.whole_days:
+            first, last = self.start.date(), self.last_day
+            return f"{first}" if first == last else f"{first}…{last}"
+        return f"{self.start:%Y-%m-%d %H:00}–{self.end - timedelta(seconds=1):%Y-%m-%d %H:%M}"
+
+    def halves(self) -> tuple[_Span, _Span] | None:
+        span = self.end - self.start
+        if self.whole_days and span >= timedelta(days=2):
+            mid = self.start + timedelta(days=span.days // 2)
+        elif span >= timedelta(hours=2):
+            mid = self.start + timedelta(hours=(span // timedelta(hours=1)) // 2)
+        else:
+            return None
+        return _Span(self.start, mid), _Span(mid, self.end)
+
+
+def _chunks(since: date, until: date, size: timedelta) -> list[_Span]:
+    start = datetime.combine(since, datetime.min.time())
+    stop = datetime.combine(until + timedelta(days=1), datetime.min.time())
+    out = []
+    while start < stop:
+        out.append(_Span(start, min(start + size, stop)))
+        start = out[-1].end
+    return out
+
+
+# --------------------------------------------------------------------------- policy and result
+
+
+@dataclass(frozen=True)
+class FetchPolicy:
+    """Timeouts, retries and clocks of :func:`fetch`; the defaults suit the real API.
+
+    Tests and local servers inject ``sleep``/``clock``/``jitter``/``today``:
+
+    >>> fake = FetchPolicy(sleep=lambda s: None, jitter=lambda: 0.5)
+    """
+
+    connect_timeout: float = 10.0
+    """Seconds to open a connection."""
+    read_timeout: float = 120.0
+    """Seconds the server may stay silent, before the answer and between blocks of the body."""
+    retries: int = 5
+    """New attempts of one request after 5xx, timeouts, dropped or corrupt bodies."""
+    backoff: float = 1.0
+    """First wait before a retry; doubles each time, times a jitter factor in [0.5, 1]."""
+    backoff_max: float = 60.0
+    poll_growth: float = 1.5
+    """Each wait after a 202 is this much longer than the one before..."""
+    poll_max: float = 120.0
+    """... up to this (or up to ``poll_interval`` when that is longer)."""
+    queue_wait: float = 60.0
+    """Wait after a 429 when the answer has no ``Retry-After``."""
+    sleep: Callable[[float], None] = time.sleep
+    clock: Callable[[], float] = time.monotonic
+    jitter: Callable[[], float] = random.random
+    today: Callable[[], date] = _utc_today
+    """Today's date, for ``refetch_recent_days``."""
+
+
+class FetchResult(Sequence[Path]):
+    """The export files of one :func:`fetch`, in date order; ``load`` reads it directly.
+
+    >>> result = fetch(1111, "2024-05-01", "2024-05-07", dest="exports")  # doctest: +SKIP
+    >>> frame = load(result)                                            # doctest: +SKIP
+    >>> result.fetched, result.reused                                   # doctest: +SKIP
+    """
+
+    def __init__(
+        self,
+        *,
+        application_id: str,
+        since: date,
+        until: date,
+        dest: Path,
+        files: Sequence[Path],
+        fetched: Sequence[Path],
+        reused: Sequence[Path],
+        requests: int,
+        bytes_downloaded: int,
+    ) -> None:
+        self.application_id = application_id
+        self.since = since
+        self.until = until
+        self.dest = dest
+        self.files: tuple[Path, ...] = tuple(files)
+        self.fetched: tuple[Path, ...] = tuple(fetched)
+        """Files downloaded by this run."""
+        self.reused: tuple[Path, ...] = tuple(reused)
+        """Files a previous run left complete, kept as they were."""
+        self.requests = requests
+        self.bytes_downloaded = bytes_downloaded
+
+    def __len__(self) -> int:
+        return len(self.files)
+
+    @overload
+    def __getitem__(self, index: int) -> Path: ...
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[Path]: ...
+    def __getitem__(self, index: int | slice) -> Path | Sequence[Path]:
+        return self.files[index]
+
+    def __iter__(self) -> Iterator[Path]:
+        return iter(self.files)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "application_id": self.application_id,
+            "since": self.since.isoformat(),
+            "until": self.until.isoformat(),
+            "dest": str(self.dest),
+            "files": [str(p) for p in self.files],
+            "fetched": [str(p) for p in self.fetched],
+            "reused": [str(p) for p in self.reused],
+            "requests": self.requests,
+            "bytes_downloaded": self.bytes_downloaded,
+        }
+
+    def summary(self) -> str:
+        lines = [
+            f"application {self.application_id}, {self.since} … {self.until}: "
+            f"{len(self.files)} file(s) in {self.dest} ({len(self.fetched)} downloaded, "
+            f"{len(self.reused)} reused), {self.requests} request(s), "
+            f"{_human_bytes(self.bytes_downloaded)} downloaded"
+        ]
+        lines += [f"  {p.name}" + ("" if p in self.fetched else " (reused)") for p in self.files]
+        return "\n".join(lines)
+
+    __str__ = summary
+
+    def __repr__(self) -> str:
+        return (
+            f"FetchResult(application_id={self.application_id!r}, since={self.since}, "
+            f"until={self.until}, files={len(self.files)}, fetched={len(self.fetched)}, "
+            f"reused={len(self.reused)}, dest={str(self.dest)!r})"
+        )
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, FetchResult) and self.to_dict() == other.to_dict()
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+def _human_bytes(n: float) -> str:
+    for unit in ("B", "kB", "MB", "GB"):
+        if n < 1000 or unit == "GB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1000
+    return f"{n:.1f} GB"  # pragma: no cover
+
+
+# --------------------------------------------------------------------------- body verification
+
+
+class _BodyError(Exception):
+    """The body of a 200 answer is not a complete export (retryable)."""
+
+
+class _BodyCheck:
+    """Follows the bytes of a 200 answer as they arrive and tells, at the end, whether they are a
+    complete CSV export: a complete gzip stream if gzip, UTF-8 text, a header line with the
+    requested fields, and a complete last record (not inside quotes, as many fields as the header).
+    """
+
+    def __init__(self, fields: Sequence[str]) -> None:
+        self.fields = fields
+        self.gzip: bool | None = None
+        self._start = b""
+        self._gz: Any = None
+        self._members = 0
+        self._utf8 = codecs.getincrementaldecoder("utf-8")("strict")
+        self._head = bytearray()
+        self._header: list[str] | None = None
+        self._odd_quotes = False
+        self._tail = bytearray()
+        self.text_bytes = 0
+
+    def feed(self, data: bytes) -> None:
+        if self.gzip is None:
+            self._start += data
+            if len(self._start) < 2:
+                return
+            self.gzip = self._start[:2] == b"\x1f\x8b"
+            data, self._start = self._start, b""
+        if self.gzip:
+            self._gunzip(data)
+        else:
+            self._text(data)
+
+    def _gunzip(self, data: bytes) -> None:
+        while data:
+            if self._gz is None:
+                if not data.strip(b"\x00"):
+                    return  # zero padding after the last member
+                self._gz = zlib.decompressobj(16 + zlib.MAX_WBITS)
+            try:
+                self._text(self._gz.decompress(data))
+            except zlib.error as exc:
+                raise _BodyError(f"the gzip data is damaged ({exc})") from None
+            if not self._gz.eof:
+                return
+            self._members += 1
+            data, self._gz = self._gz.unused_data, None
+
+    def _text(self, data: bytes) -> None:
+        if not data:
+            return
+        self.text_bytes += len(data)
+        if self._header is None:
+            self._head += data
+            end = self._head.find(b"\n")
+            if end >= 0:
+                self._header = _header_names(bytes(self._head[:end]))
+                self._head = bytearray()
+            elif len(self._head) > _TAIL:
+                raise _BodyError("the first megabyte has no line break: this is not a CSV export")
+        if data.count(b'"') % 2:
+            self._odd_quotes = not self._odd_quotes
+        try:
+            self._utf8.decode(data)
+        except UnicodeDecodeError as exc:
+            raise _BodyError(f"the text is not UTF-8 ({exc.reason})") from None
+        self._tail += data
+        if len(self._tail) > 2 * _TAIL:
+            del self._tail[:-_TAIL]
+
+    def finish(self) -> None:
+        if self.gzip is None and self._start:
+            self.gzip = False
+            self._text(self._start)
+        if self.gzip and (self._gz is not None or not self._members):
+            raise _BodyError("the gzip data stops before its end: the download was cut")
+        if not self.text_bytes:
+            raise _BodyError("the answer is empty: not even a header line")
+        try:
+            self._utf8.decode(b"", final=True)
+        except UnicodeDecodeError:
+            raise _BodyError(
+                "the text stops inside a UTF-8 character: the download was cut"
+            ) from None
+        header = self._header if self._header is not None else _header_names(bytes(self._head))
+        missing = [f for f in self.fields if f not in header]
+        if missing:
+            shown = ", ".join(header[:8])[:200]
+            raise _BodyError(
+                f"the header line lacks the requested field(s) {', '.join(missing[:5])} "
+                f"(it starts: {shown!r}): this is not the export that was asked for"
+            )
+        if self._odd_quotes:
+            raise _BodyError("the text stops inside a quoted value: the download was cut")
+        if self._tail.endswith(b"\n"):
+            return
+        record = self._last_record()
+        if record is None:
+            return
+        row = next(csv.reader(io.StringIO(record.decode("utf-8", "replace"), newline="")), [])
+        if len(row) != len(header):
+            raise _BodyError(
+                f"the last record has {len(row)} of the header's {len(header)} fields and no "
+                "line break: the download was cut"
+            )
+
+    def _last_record(self) -> bytes | None:
+        """The bytes after the last line break that is outside quotes, within the kept tail."""
+        tail = bytes(self._tail)
+        odd = self._odd_quotes ^ bool(tail.count(b'"') % 2)  # parity where the tail starts
+        boundary = None
+        pos = 0
+        for line in tail.split(b"\n")[:-1]:
+            odd ^= bool(line.count(b'"') % 2)
+            pos += len(line) + 1
+            if not odd:
+                boundary = pos
+        if boundary is not None:
+            return tail[boundary:]
+        return tail if self.text_bytes == len(tail) else None
+
+
+def _header_names(line: bytes) -> list[str]:
+    text = line.decode("utf-8", "replace").lstrip("\ufeff").rstrip("\r")
+    return [name.strip() for name in next(csv.reader([text]), [])]
+
+
+# --------------------------------------------------------------------------- progress
+
+
+class _Progress:
+    """One bar per fetch: chunks done, and what the current chunk is doing (waiting, bytes)."""
+
+    def __init__(self, enabled: bool, total: int, desc: str) -> None:
+        self.bar: Any = None
+        if enabled:
+            from tqdm.auto import tqdm
+
+            self.bar = tqdm(total=total, desc=desc, unit="chunk", dynamic_ncols=True)
+
+    def status(self, text: str, *, refresh: bool = True) -> None:
+        if self.bar is not None:
+            self.bar.set_postfix_str(text, refresh=refresh)
+            if not refresh:
+                self.bar.update(0)
+
+    def advance(self) -> None:
+        if self.bar is not None:
+            self.bar.update(1)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+def _interactive() -> bool:
+    if "ipykernel" in sys.modules:
+        return True
+    return bool(getattr(sys.stderr, "isatty", lambda: False)())
+
+
+# --------------------------------------------------------------------------- the fetcher
+
+
+_SLOTS: dict[str, threading.BoundedSemaphore] = {}
+_SLOTS_LOCK = threading.Lock()
+
+
+@contextlib.contextmanager
+def _queue_slot(application_id: str) -> Iterator[None]:
+    """At most MAX_QUEUED_PER_APPLICATION exports of one application in flight per process."""
+    with _SLOTS_LOCK:
+        slot = _SLOTS.setdefault(
+            application_id, threading.BoundedSemaphore(MAX_QUEUED_PER_APPLICATION)
+        )
+    with slot:
+        yield
+
+
+class _NeedsSplit(Exception):
+    """400 "Try to use more parts.": the range holds too much data for one request."""
+
+
+@dataclass(frozen=True)
+class _Job:
+    application_id: str
+    fields: tuple[str, ...]
+    filters: tuple[tuple[str, str], ...]
+    date_dimension: str
+    base_url: str
+    dest: Path
+    token: _Secret = field(repr=False)
+
+    @property
+    def key(self) -> str:
+        """``_<hash>`` of what changes the content, when it differs from the defaults."""
+        if self.fields == DEFAULT_FIELDS and not self.filters and self.date_dimension == "default":
+            return ""
+        spec = json.dumps(
+            {"fields": self.fields, "filters": self.filters, "date_dimension": self.date_dimension}
+        )
+        return "_" + hashlib.blake2b(spec.encode(), digest_size=5).hexdigest()
+
+    def name(self, span: _Span) -> str:
+        return f"postbacks_{self.application_id}_{span.tag()}{self.key}"
+
+    def url(self, span: _Span) -> str:
+        params = [
+            ("application_id", self.application_id),
+            ("date_since", f"{span.start:%Y-%m-%d %H:%M:%S}"),
+            ("date_until", f"{span.end - timedelta(seconds=1):%Y-%m-%d %H:%M:%S}"),
+            ("fields", ",".join(self.fields)),
+            ("date_dimension", self.date_dimension),
+            *self.filters,
+        ]
+        return f"{self.base_url}{EXPORT_PATH}?{urlencode(params, quote_via=quote, safe=',')}"
+
+
+class _Fetcher:
+    def __init__(
+        self,
+        job: _Job,
+        session: requests.Session,
+        policy: FetchPolicy,
+        poll_interval: float,
+        max_wait: float,
+        progress: _Progress,
+    ) -> None:
+        import requests
+        import urllib3
+
+        self.job = job
+        self.session = session
+        self.policy = policy
+        self.poll_interval = poll_interval
+        self.max_wait = max_wait
+        self.progress = progress
+        self.auth = _OAuth(job.token)
+        self.network_errors: tuple[type[BaseException], ...] = (
+            requests.RequestException,
+            urllib3.exceptions.HTTPError,
+            ConnectionError,
+            TimeoutError,
+        )
+        self.requests = 0
+        self.bytes = 0
+        self.fetched: list[Path] = []
+        self.reused: list[Path] = []
+
+    # ---- chunks and pieces
+
+    def chunk(self, span: _Span, reuse: bool) -> list[Path]:
+        dest = self.job.dest
+        existing = {p.name for p in dest.iterdir() if p.name.startswith("postbacks_")}
+        files = self._piece(span, reuse, existing)
+        keep = {p.name for p in files}
+        for name in self._tree(span):  # files a different split of this chunk left behind
+            for ext in (".csv", ".csv.gz"):
+                if name + ext in existing and name + ext not in keep:
+                    log.info("removing %s, superseded by this fetch", name + ext)
+                    (dest / (name + ext)).unlink(missing_ok=True)
+        return files
+
+    def _piece(self, span: _Span, reuse: bool, existing: set[str]) -> list[Path]:
+        name = self.job.name(span)
+        if reuse:
+            for ext in (".csv.gz", ".csv"):
+                if name + ext in existing:
+                    log.info("reusing %s", name + ext)
+                    path = self.job.dest / (name + ext)
+                    self.reused.append(path)
+                    return [path]
+        halves = span.halves()
+        if halves and self._split_before(halves, existing):
+            log.info("%s: split in two as on the previous run", span.label())
+        else:
+            try:
+                path = self._download(span)
+                self.fetched.append(path)
+                return [path]
+            except _NeedsSplit as exc:
+                if not halves:
+                    raise ApiError(
+                        f"The Logs API says one hour ({span.label()}) of application "
+                        f"{self.job.application_id} is too much data for one request.",
+                        status=400,
+                        found=str(exc),
+                        hint="request fewer fields, or add filters (e.g. tracking_id=...).",
+                    ) from None
+                log.info("%s: too much data for one request, splitting in two", span.label())
+        return [p for half in halves for p in self._piece(half, reuse, existing)]
+
+    def _split_before(self, halves: tuple[_Span, _Span], existing: set[str]) -> bool:
+        for half in halves:
+            name = self.job.name(half)
+            if name + ".csv" in existing or name + ".csv.gz" in existing:
+                return True
+            deeper = half.halves()
+            if deeper and self._split_before(deeper, existing):
+                return True
+        return False
+
+    def _tree(self, span: _Span) -> Iterator[str]:
+        yield self.job.name(span)
+        for half in span.halves() or ():
+            yield from self._tree(half)
+
+    # ---- one request, repeated until it yields a file
+
+    def _download(self, span: _Span) -> Path:
+        p = self.policy
+        url = self.job.url(span)
+        started = p.clock()
+        delay = self.poll_interval
+        failures = 0
+        first = True
+        self.progress.status(f"{span.label()}: requesting")
+        with _queue_slot(self.job.application_id):
+            while True:
+                headers = {"Accept-Encoding": "gzip", "User-Agent": _user_agent()}
+                if first:
+                    headers["Cache-Control"] = "no-cache"
+                    first = False
+                kind, info = self._attempt(span, url, headers)
+                if kind == "done":
+                    return Path(info)
+                if kind == "split":
+                    raise _NeedsSplit(info)
+                if kind == "wait":
+                    m = _PROGRESS.search(info)
+                    state = f"preparing {m.group(1)}%" if m else "preparing"
+                    log.debug("%s: %s, next check in %.3g s", span.label(), state, delay)
+                    self.progress.status(f"{span.label()}: {state}, next check in {delay:.0f} s")
+                    self._wait(delay, started, span, f"the API still answered 202 ({state})")
+                    delay = min(delay * p.poll_growth, max(p.poll_max, self.poll_interval))
+                elif kind == "queue":
+                    wait = _retry_after(info) or p.queue_wait
+                    wait *= 1 + 0.1 * p.jitter()
+                    log.info(
+                        "%s: too many exports queued (429), waiting %.3g s", span.label(), wait
+                    )
+                    self.progress.status(f"{span.label()}: API queue full, waiting {wait:.0f} s")
+                    self._wait(wait, started, span, "the API still answered 429 (queue full)")
+                else:
+                    failures += 1
+                    if failures > p.retries:
+                        raise ApiError(
+                            f"The export of {span.label()} for application "
+                            f"{self.job.application_id} failed {failures} times in a row.",
+                            found=info,
+                            hint="the API or the network is unwell: run the same fetch again "
+                            "later; chunks already complete are kept and reused.",
+                        )
+                    backoff = min(p.backoff_max, p.backoff * 2 ** (failures - 1))
+                    backoff *= 0.5 + 0.5 * p.jitter()
+                    log.warning(
+                        "%s: %s; retry %d of %d in %.3g s",
+                        span.label(),
+                        info,
+                        failures,
+                        p.retries,
+                        backoff,
+                    )
+                    self.progress.status(f"{span.label()}: retrying in {backoff:.0f} s")
+                    p.sleep(backoff)
+
+    def _wait(self, seconds: float, started: float, span: _Span, state: str) -> None:
+        remaining = self.max_wait - (self.policy.clock() - started)
+        if remaining <= 0:
+            raise ApiError(
+                f"The export of {span.label()} for application {self.job.application_id} was not "
+                f"ready after {self.max_wait:g} s of waiting.",
+                found=state,
+                hint="the API keeps preparing it: run the same fetch again later (complete "
+                "chunks are kept and reused), or allow a longer max_wait / --max-wait.",
+            )
+        self.policy.sleep(min(seconds, remaining))
+
+    def _attempt(self, span: _Span, url: str, headers: dict[str, str]) -> tuple[str, str]:
+        """One HTTP request: ("done", path) | ("wait"|"queue"|"split"|"retry", detail);
+        raises ApiError for answers a retry cannot fix."""
+        p = self.policy
+        self.requests += 1
+        try:
+            resp = self.session.get(
+                url,
+                headers=headers,
+                auth=self.auth,
+                timeout=(p.connect_timeout, p.read_timeout),
+                stream=True,
+            )
+        except self.network_errors as exc:
+            return "retry", f"no answer ({self._describe(exc)})"
+        with resp:
+            status = resp.status_code
+            if status == 200:
+                try:
+                    return "done", str(self._save(resp, span))
+                except _BodyError as exc:
+                    return "retry", self.job.token.redact(str(exc))
+            try:
+                text = resp.raw.read(_BLOCK, decode_content=True).decode("utf-8", "replace")
+            except self.network_errors as exc:
+                return "retry", f"HTTP {status}, then the connection broke ({self._describe(exc)})"
+            if status == 202:
+                return "wait", text
+            if status == 429:
+                return "queue", resp.headers.get("Retry-After", "")
+            if status == 400 and _SPLIT_MARKER in text:
+                return "split", self._api_message(text)
+            if status >= 500 or status == 408:
+                return "retry", f"HTTP {status}: {self._api_message(text) or '(empty answer)'}"
+            raise self._refusal(status, text, span)
+
+    def _save(self, resp: Any, span: _Span) -> Path:
+        """Stream the body to a hidden temporary file, verify it, rename it into place."""
+        dest, name = self.job.dest, self.job.name(span)
+        encoding = resp.headers.get("Content-Encoding", "").strip().lower()
+        keep_raw = encoding in ("", "identity", "gzip", "x-gzip")  # gzip is stored as it came
+        check = _BodyCheck(self.job.fields)
+        fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".part", dir=dest)
+        received = 0
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                try:
+                    for block in resp.raw.stream(_BLOCK, decode_content=not keep_raw):
+                        check.feed(block)
+                        fh.write(block)
+                        received += len(block)
+                        self.bytes += len(block)
+                        self.progress.status(
+                            f"{span.label()}: {_human_bytes(received)}", refresh=False
+                        )
+                except self.network_errors as exc:
+                    raise _BodyError(
+                        f"the connection broke after {_human_bytes(received)} "
+                        f"({self._describe(exc)})"
+                    ) from None
+                fh.flush()
+                os.fsync(fh.fileno())
+            check.finish()
+            final = dest / (name + (".csv.gz" if check.gzip else ".csv"))
+            os.replace(tmp, final)
+            (dest / (name + (".csv" if check.gzip else ".csv.gz"))).unlink(missing_ok=True)
+            log.info("%s: saved %s (%s)", span.label(), final.name, _human_bytes(received))
+            return final
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
+
+    # ---- messages
+
+    def _describe(self, exc: BaseException) -> str:
+        """The root cause, without the request's URL (requests wraps it in MaxRetryError)."""
+        reason: object = exc
+        inner = exc.args[0] if exc.args else None
+        if getattr(inner, "reason", None) is not None:
+            reason = inner.reason  # type: ignore[union-attr]
+        text = f"{type(reason).__name__}: {reason}"
+        return self.job.token.redact(text)[:300]
+
+    def _api_message(self, text: str) -> str:
+        message = text.strip()
+        try:
+            doc = json.loads(message)
+        except ValueError:
+            doc = None
+        if isinstance(doc, dict):
+            parts = [str(doc["message"])] if doc.get("message") else []
+            for err in doc.get("errors") or []:
+                if isinstance(err, dict) and err.get("message") and err["message"] not in parts:
+                    parts.append(str(err["message"]))
+            message = "; ".join(parts) or message
+        message = re.sub(r"\s+", " ", message)
+        message = self.job.token.redact(message)
+        return message if len(message) <= 500 else message[:500] + "…"
+
+    def _refusal(self, status: int, text: str, span: _Span) -> ApiError:
+        job = self.job
+        api = self._api_message(text)
+        found = f"HTTP {status} for {span.label()}: {api or '(empty answer)'}"
+        low = api.lower()
+        names = [n for n in (*job.fields, *(k for k, _ in job.filters)) if n in api]
+        if status == 401:
+            what = "The Logs API did not accept the token (401 Unauthorized)."
+            hint = (
+                "the OAuth token is wrong or expired: get a new one for an account with access "
+                f"to AppMetrica and pass it with token=, --token-file PATH or ${TOKEN_ENV}."
+            )
+        elif status == 403:
+            what = f"The token has no access to application {job.application_id} (403 Forbidden)."
+            hint = (
+                "check the application ID (the number in the AppMetrica address bar) and that "
+                "the token's account owns this application or was granted access to it."
+            )
+        elif status == 404:
+            what = "The Logs API address was not found (404 Not Found)."
+            hint = f"check base_url ({job.base_url}); the export is at {EXPORT_PATH}."
+        elif status == 400 and (names or "field" in low):
+            what = "The Logs API rejected a field name (400 Bad Request)."
+            hint = (
+                f"remove or correct the field {', '.join(names) or 'the message names'} in "
+                "fields= / --fields or in the filters."
+            )
+        elif status == 400 and "date" in low:
+            what = "The Logs API rejected the dates (400 Bad Request)."
+            hint = "give since/until as YYYY-MM-DD, since not after until, and not in the future."
+        elif status == 400 and "application" in low:
+            what = f"The Logs API rejected application_id={job.application_id} (400 Bad Request)."
+            hint = "check the application ID: the number in the AppMetrica address bar."
+        else:
+            what = f"The Logs API refused the request (HTTP {status})."
+            hint = (
+                "check the field names, the filters (field=value), the dates (YYYY-MM-DD), "
+                "date_dimension (default or receive) and the application ID."
+            )
+        return ApiError(what, status=status, found=found, hint=hint)
+
+
+def _user_agent() -> str:
+    from . import __version__
+
+    return f"postback-kit/{__version__}"
+
+
+def _retry_after(value: str) -> float | None:
+    try:
+        seconds = float(value)
+    except (TypeError, ValueError):
+        return None
+    return seconds if seconds > 0 else None
+
+
+# --------------------------------------------------------------------------- public
+
+
+def fetch(
+    application_id: int | str,
+    since: date | datetime | str,
+    until: date | datetime | str,
+    *,
+    dest: str | os.PathLike[str],
+    fields: Sequence[str] | str | None = None,
+    filters: Mapping[str, object] | Sequence[str] | str | None = None,
+    date_dimension: str = "default",
+    token: str | None = None,
+    token_file: str | os.PathLike[str] | None = None,
+    base_url: str = DEFAULT_BASE_URL,
+    session: requests.Session | None = None,
+    poll_interval: float = 10.0,
+    max_wait: float = 3600.0,
+    chunk: str | int | timedelta = "1d",
+    refetch_recent_days: int = 7,
+    progress: bool | None = None,
+    policy: FetchPolicy | None = None,
+) -> FetchResult:
+    """Download the postbacks of ``application_id`` from ``since`` to ``until`` (days included)
+    into ``dest``, one verified file per chunk, and return the files for ``load``.
+
+    >>> result = fetch(1111, "2024-05-01", "2024-05-07", dest="exports",
+    ...                filters={"tracking_id": "12345"})          # doctest: +SKIP
+    >>> frame = load(result)                                      # doctest: +SKIP
+
+    Parameters
+    ----------
+    fields
+        Field names (a list or ``"a,b,c"``); default :data:`DEFAULT_FIELDS`, every documented
+        field. Unknown names are refused before any request, with the closest known name.
+    filters
+        Equality filters: ``{"response_code": 400}`` or ``["tracking_id=123"]``.
+    date_dimension
+        ``"default"`` (when the event happened on the device) or ``"receive"`` (when the server
+        received it).
+    token, token_file
+        The OAuth token, or a file holding it; otherwise ``$APPMETRICA_TOKEN``.
+    base_url, session
+        The API host (default the public one) and a ``requests.Session`` to use.
+    poll_interval, max_wait
+        First wait after a 202 (then 1.5× longer each time, up to 2 minutes), and the longest
+        one export may take waiting for the API (default 3600 s), in seconds.
+    chunk, refetch_recent_days
+        Size of one request (``"1d"``, ``"7d"``, ``"6h"``); chunks ending within that many days
+        of today are downloaded again even if a file exists (the API still updates them).
+    progress
+        Show a progress bar (default: in Jupyter and in a terminal).
+    policy
+        Timeouts, retries and clocks: :class:`FetchPolicy`.
+
+    Raises :class:`~postback_kit.errors.ConfigError` for bad arguments (before any request) and
+    :class:`~postback_kit.errors.ApiError` when the API refuses or keeps failing; chunks completed
+    until then stay in ``dest`` and the next run reuses them.
+    """
+    app = str(application_id).strip()
+    if not app.isdigit():
+        raise ConfigError(
+            f"application_id={application_id!r} is not a number.",
+            hint="the application ID is the number in the AppMetrica address bar.",
+        )
+    field_names = _fields(fields)
+    filter_items = parse_filters(filters)
+    for name in filter_items:
+        if name == "application_id":
+            raise ConfigError(
+                "application_id cannot be a filter.", hint="pass it as application_id=."
+            )
+        _check_field(name, "filter field")
+    if date_dimension not in DATE_DIMENSIONS:
+        close = difflib.get_close_matches(str(date_dimension), DATE_DIMENSIONS, n=1)
+        raise ConfigError(
+            f"date_dimension={date_dimension!r} is not known.",
+            found=f"did you mean {close[0]!r}?" if close else None,
+            hint="use 'default' (event time on the device) or 'receive' (time the server got it).",
+        )
+    first, last = _day(since, "since"), _day(until, "until")
+    if first > last:
+        raise ConfigError(
+            f"since={first} is after until={last}.", hint="until is the last day to include."
+        )
+    size = _chunk_size(chunk)
+    if refetch_recent_days < 0:
+        raise ConfigError(f"refetch_recent_days={refetch_recent_days} is negative.")
+    if poll_interval <= 0 or max_wait < 0:
+        raise ConfigError("poll_interval must be positive and max_wait not negative.")
+    url = _base_url(base_url)
+    folder = Path(dest).expanduser()
+    secret = _read_token(token, token_file, folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    policy = policy or FetchPolicy()
+    job = _Job(app, field_names, tuple(filter_items.items()), date_dimension, url, folder, secret)
+
+    chunks = _chunks(first, last, size)
+    cutoff = policy.today() - timedelta(days=refetch_recent_days)
+    show = progress if progress is not None else _interactive()
+    bar = _Progress(show, len(chunks), f"postbacks {app}")
+    own_session = session is None
+    if session is None:
+        import requests
+
+        session = requests.Session()
+    fetcher = _Fetcher(job, session, policy, poll_interval, max_wait, bar)
+    _REDACT.secrets.append(secret.reveal())
+    files: list[Path] = []
+    try:
+        log.info("fetching application %s, %s … %s, %d chunk(s)", app, first, last, len(chunks))
+        for span in chunks:
+            files += fetcher.chunk(span, reuse=span.last_day < cutoff)
+            bar.advance()
+    finally:
+        bar.close()
+        _REDACT.secrets.remove(secret.reveal())
+        if own_session:
+            session.close()
+    return FetchResult(
+        application_id=app,
+        since=first,
+        until=last,
+        dest=folder,
+        files=files,
+        fetched=fetcher.fetched,
+        reused=fetcher.reused,
+        requests=fetcher.requests,
+        bytes_downloaded=fetcher.bytes,
+    )
+
+
+def fetch_and_load(
+    application_id: int | str,
+    since: date | datetime | str,
+    until: date | datetime | str,
+    *,
+    dest: str | os.PathLike[str],
+    token: str | None = None,
+    token_file: str | os.PathLike[str] | None = None,
+    fields: Sequence[str] | str | None = None,
+    filters: Mapping[str, object] | Sequence[str] | str | None = None,
+    timezone: str | None = None,
+    progress: bool | None = True,
+    **options: Any,
+) -> tuple[FetchResult, LoadResult]:
+    """Fetch, then ``load(..., report=True)`` exactly the fetched files.
+
+    What the notebook's fetch form and its papermill parameters call. ``token`` may be the
+    (empty) value of a password field: empty falls back to ``token_file`` and
+    ``$APPMETRICA_TOKEN``. ``filters`` may be the text of a text area, one ``field=value`` per
+    line. Other keyword arguments go to :func:`fetch`.
+
+    >>> fetched, (frame, report) = fetch_and_load(1111, "2024-05-01", "2024-05-07",
+    ...                                           dest="exports")  # doctest: +SKIP
+    """
+    from .load import load
+
+    result = fetch(
+        application_id,
+        since,
+        until,
+        dest=dest,
+        token=token or None,
+        token_file=token_file or None,
+        fields=fields or None,
+        filters=filters or None,
+        progress=progress,
+        **options,
+    )
+    return result, load(result, report=True, timezone=timezone)
+
+
+# --------------------------------------------------------------------------- command line
+
+
+def _cmd_fetch(args: argparse.Namespace) -> int:
+    result = fetch(
+        args.application_id,
+        args.since,
+        args.until,
+        dest=args.dest,
+        fields=args.fields,
+        filters=args.filters,
+        date_dimension=args.date_dimension,
+        token_file=args.token_file,
+        base_url=args.base_url,
+        poll_interval=args.poll_interval,
+        max_wait=args.max_wait,
+        chunk=args.chunk,
+        refetch_recent_days=args.refetch_recent_days,
+        progress=False if args.no_progress else None,
+    )
+    print(result.summary())
+    return 0
+
+
+def register_cli(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add ``postback-kit fetch`` (there is deliberately no ``--token``: shells keep history)."""
+    p = sub.add_parser(
+        "fetch",
+        help="download postback exports from the Logs API into a folder",
+        description="Download postbacks from the AppMetrica Logs API, one verified file per day. "
+        f"The token is read from --token-file or ${TOKEN_ENV}.",
+    )
+    p.add_argument("--application-id", required=True, help="numeric application ID")
+    p.add_argument("--since", required=True, help="first day, YYYY-MM-DD")
+    p.add_argument("--until", required=True, help="last day (included), YYYY-MM-DD")
+    p.add_argument("--dest", required=True, help="folder for the export files")
+    p.add_argument(
+        "--fields",
+        nargs="+",
+        action="extend",
+        default=None,
+        help="field names, comma- or space-separated (default: every documented field)",
+    )
+    p.add_argument(
+        "--filter",
+        dest="filters",
+        action="append",
+        default=[],
+        metavar="FIELD=VALUE",
+        help="equality filter, repeatable (e.g. --filter response_code=400)",
+    )
+    p.add_argument("--date-dimension", choices=DATE_DIMENSIONS, default="default")
+    p.add_argument("--token-file", default=None, help=f"file holding the token (else ${TOKEN_ENV})")
+    p.add_argument("--base-url", default=DEFAULT_BASE_URL, help="API host (default: %(default)s)")
+    p.add_argument(
+        "--poll-interval",
+        type=float,
+        default=10.0,
+        metavar="S",
+        help="first wait after 202, seconds (default: %(default)s)",
+    )
+    p.add_argument(
+        "--max-wait",
+        type=float,
+        default=3600.0,
+        metavar="S",
+        help="longest wait for one export, seconds (default: %(default)s)",
+    )
+    p.add_argument("--chunk", default="1d", help="size of one request: 1d, 7d, 6h (default 1d)")
+    p.add_argument(
+        "--refetch-recent-days",
+        type=int,
+        default=7,
+        metavar="N",
+        help="download chunks of the last N days again (default: %(default)s)",
+    )
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.set_defaults(handler=_cmd_fetch)
