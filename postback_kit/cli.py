@@ -46,6 +46,15 @@ def build_parser() -> argparse.ArgumentParser:
 _REGISTRY: list[Callable[[argparse._SubParsersAction[argparse.ArgumentParser]], None]] = []
 
 
+def _register_audit(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    from .audit.template import register_cli
+
+    register_cli(sub)
+
+
+_REGISTRY.append(_register_audit)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
