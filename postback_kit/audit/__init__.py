@@ -18,7 +18,7 @@ from .config import (
     WindowChange,
     load_partner_config,
 )
-from .display import findings_frame, findings_html, format_findings
+from .display import audit_html, findings_frame, findings_html, format_findings
 from .macros import Macro, MacroCatalogue, find_macros, load_catalogue
 from .render import RenderComparison, compare_rendered, render_template
 from .settings import AUDIT_RULES, AuditResult, Violation, audit_settings
@@ -36,6 +36,7 @@ __all__ = [
     "RenderComparison",
     "Violation",
     "WindowChange",
+    "audit_html",
     "audit_settings",
     "compare_rendered",
     "find_macros",

@@ -15,13 +15,16 @@ import re
 from collections.abc import Sequence
 from html import escape
 from itertools import pairwise
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
 from .template import Finding
 
-__all__ = ["findings_frame", "findings_html", "format_findings"]
+if TYPE_CHECKING:
+    from .settings import AuditResult
+
+__all__ = ["audit_html", "findings_frame", "findings_html", "format_findings"]
 
 
 def _lines(text: str) -> list[tuple[int, int]]:
@@ -138,3 +141,26 @@ def findings_frame(template: str, findings: Sequence[Finding]) -> pl.DataFrame:
         "suggestion": pl.String,
     }
     return pl.DataFrame(rows, schema=schema).select(list(schema))
+
+
+def audit_html(result: AuditResult) -> str:
+    """HTML of a settings audit: each violation with its explanation and example rows.
+
+    Everything from the export or the configuration is escaped.
+    """
+    name = escape(result.config.name or result.config.source)
+    head = (
+        f"<h4>{name}: {result.postbacks.height:,} event postbacks checked, "
+        f"{len(result.violations)} rule(s) broken</h4>"
+    )
+    if not result.violations:
+        head += "<p>No violation: what was sent matches the configuration.</p>"
+    parts = [_CSS, head]
+    for v in result.violations:
+        parts.append(
+            f'<div style="margin:0.8em 0"><mark class="pk-{escape(v.severity)}">'
+            f"{escape(v.code)} {escape(v.rule)}</mark> <b>{v.count:,}</b> · {escape(v.message)}"
+            f"<br><small><i>{escape(v.explanation)}</i></small>{v.examples._repr_html_()}</div>"
+        )
+    parts.extend(f"<p><small>note: {escape(n)}</small></p>" for n in result.notes)
+    return "".join(parts)
