@@ -361,13 +361,15 @@ def test_window_chart_is_a_plain_altair_chart() -> None:
 def test_raw_string_timestamps_and_no_cost_model() -> None:
     frame = pl.DataFrame(
         {
-            "event_name": ["purchase", ""],
-            "install_timestamp": ["1704103200", "1704103200"],
-            "conversion_timestamp": ["1705233600", "1705233600"],  # 2024-01-14 12:00
+            "event_name": ["purchase", "", "purchase"],
+            "install_timestamp": ["1704103200", "1704103200", "2024-01-01 10:00:00"],
+            # 2024-01-14 12:00 twice (Unix seconds, then wall clock), and day 1
+            "conversion_timestamp": ["1705233600", "1705233600", "2024-01-02 10:00:00"],
         }
     )
     result = pk.audit_settings(frame, PartnerConfig.from_dict({"window": 10}))
     assert codes(result) == {"PK601": 1}
+    assert sorted(result.postbacks["days_since_install"].to_list()) == [1.0, 13.083333333333334]
     assert any("cost_model" in n for n in result.notes)
 
 

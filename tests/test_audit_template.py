@@ -208,9 +208,13 @@ def test_style_is_detected_from_the_syntax() -> None:
     assert cat.platform == "appmetrica"
 
 
-def test_unknown_style_is_a_config_error() -> None:
+def test_unknown_style_postback_or_platform_is_a_config_error() -> None:
     with pytest.raises(ConfigError, match="unknown template style"):
         pk.lint_template("https://x.example/", style="adjust")
+    with pytest.raises(ConfigError, match="unknown postback type 'cpa'"):
+        pk.lint_template("https://x.example/", postback="cpa")  # type: ignore[arg-type]
+    with pytest.raises(ConfigError, match="unknown platform"):
+        pk.lint_template("https://x.example/", platform="ios14")
 
 
 # --------------------------------------------------------------------------- catalogues

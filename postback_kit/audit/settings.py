@@ -292,8 +292,12 @@ def _utc(name: str, dtype: pl.DataType) -> pl.Expr:
         )
     if dtype.is_integer():
         return pl.from_epoch(col, time_unit="s").dt.replace_time_zone("UTC")
-    as_int = col.cast(pl.String).str.strip_chars().cast(pl.Int64, strict=False)
-    return pl.from_epoch(as_int.replace(0, None), time_unit="s").dt.replace_time_zone("UTC")
+    text = col.cast(pl.String).str.strip_chars()
+    as_int = text.cast(pl.Int64, strict=False)
+    return pl.coalesce(
+        pl.from_epoch(as_int.replace(0, None), time_unit="s").dt.replace_time_zone("UTC"),
+        text.str.to_datetime("%Y-%m-%d %H:%M:%S", strict=False, time_zone="UTC"),
+    )
 
 
 def _role_parameters(config: PartnerConfig, notes: list[str]) -> dict[str, list[str]]:

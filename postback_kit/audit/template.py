@@ -55,6 +55,8 @@ from typing import Any, Literal
 
 from ..errors import ConfigError
 from .macros import (
+    KINDS,
+    PLATFORMS,
     MacroCatalogue,
     MacroUse,
     PostbackKind,
@@ -280,6 +282,14 @@ def lint_template(
     >>> lint_template("http://pb.example.com/?click_id={click_id}")[0].code
     'PK209'
     """
+    if postback is not None and postback not in KINDS:
+        raise ConfigError(
+            f"unknown postback type {postback!r}.", hint=f"use one of {', '.join(KINDS)}."
+        )
+    if platform is not None and platform not in PLATFORMS:
+        raise ConfigError(
+            f"unknown platform {platform!r}.", hint=f"use one of {', '.join(PLATFORMS)}."
+        )
     catalogue, uses = resolve_catalogue(template, style, macros, extra_macros)
     return _Linter(template, catalogue, uses, postback, platform).run()
 
