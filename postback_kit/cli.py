@@ -47,7 +47,7 @@ _REGISTRY: list[Callable[[argparse._SubParsersAction[argparse.ArgumentParser]], 
 
 
 def _register_audit(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    from .audit.template import register_cli
+    from .audit.cli import register_cli
 
     register_cli(sub)
 

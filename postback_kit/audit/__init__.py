@@ -5,11 +5,11 @@ export against a partner's in-app event postback settings.
 >>> [f.code for f in pk.lint_template("https://pb.example.com/?click_id={click_id}&c={county_code}")]
 ['PK101']
 
-Modules: ``macros`` (catalogues, data files ``data/macros_*.toml``), ``template`` (the linter and
-its finding codes), ``display`` (carets and HTML), ``render`` (fill a template from export rows,
-compare with what was sent), ``config`` (partner configuration TOML), ``settings`` (the settings
-audit and its rule codes), ``charts`` (altair, imported on use), ``urlcodec`` (vectorised URL
-encoding).
+Modules: ``macros`` (catalogues, data files ``data/macros_*.toml``), ``template`` (the linter
+and its finding codes), ``display`` (carets and HTML), ``cli`` (``postback-kit lint-template``),
+``render`` (fill a template from export rows, compare with what was sent), ``config`` (partner
+configuration TOML), ``settings`` (the settings audit and its rule codes), ``charts`` (altair,
+imported on use), ``urlcodec`` (vectorised URL encoding).
 """
 
 from .config import (
