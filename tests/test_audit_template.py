@@ -9,6 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import postback_kit as pk
+import postback_kit.audit as audit
 from postback_kit.audit import RULES, display, macros, render, template, urlcodec
 from postback_kit.cli import main
 from postback_kit.errors import ConfigError
@@ -312,6 +313,6 @@ def test_cli_exit_0_without_errors_and_reads_files(
 
 
 def test_docstring_examples_hold() -> None:
-    for module in (template, display, macros, render, urlcodec):
+    for module in (audit, template, display, macros, render, urlcodec):
         result = doctest.testmod(module)
         assert result.failed == 0, module.__name__
