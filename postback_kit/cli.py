@@ -105,11 +105,14 @@ def _add_explain(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
 _REGISTRY.append(_add_explain)
 def _register_fetch(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     from .api import register_cli
+def _register_audit(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    from .audit.cli import register_cli
 
     register_cli(sub)
 
 
 _REGISTRY.append(_register_fetch)
+_REGISTRY.append(_register_audit)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
