@@ -23,6 +23,28 @@ def _cmd_load(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_diagnose(args: argparse.Namespace) -> int:
+    from .diagnose import diagnose
+    from .load import load
+
+    frame = load(args.paths, timezone=args.timezone, cache=not args.no_cache)
+    result = diagnose(frame, tracker=args.tracker, rules=args.rules)
+    if args.format == "json":
+        text = result.to_json()
+        if args.output:
+            result.to_json(args.output)
+        else:
+            print(text)
+    else:
+        text = str(result)
+        if args.output:
+            with open(args.output, "w", encoding="utf-8") as fh:
+                fh.write(text)
+        else:
+            print(text, end="")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="postback-kit",
@@ -36,6 +58,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--timezone", default=None, help="time zone of the *_datetime fields")
     p.add_argument("--no-cache", action="store_true", help="do not use the Parquet cache")
     p.set_defaults(handler=_cmd_load)
+
+    p = sub.add_parser("diagnose", help="find, explain and rank the issues of every tracker")
+    p.add_argument("paths", nargs="+", help="export files, folders or globs")
+    p.add_argument("--tracker", help="only this tracker (tracking_id or name)")
+    p.add_argument("--format", choices=("text", "json"), default="text")
+    p.add_argument("--rules", help="a TOML file of your own knowledge-base rules")
+    p.add_argument("-o", "--output", help="write to this file instead of standard output")
+    p.add_argument("--timezone", default=None, help="time zone of the *_datetime fields")
+    p.add_argument("--no-cache", action="store_true", help="do not use the Parquet cache")
+    p.set_defaults(handler=_cmd_diagnose)
 
     for register in _REGISTRY:
         register(sub)

@@ -1,0 +1,379 @@
+"""Diagnose: from sending attempts to explained, ranked issues per tracker.
+
+``diagnose`` runs the stages of the package over the attempt table and returns a
+:class:`Diagnosis`: the tracker list the platform shows, but with every issue of every tracker
+found, explained and ranked by impact.
+
+>>> import postback_kit as pk
+>>> d = pk.diagnose(pk.load("data/samples/csv"))             # doctest: +SKIP
+>>> print(d)                                                 # doctest: +SKIP
+>>> d.to_json()                                              # doctest: +SKIP
+
+An **issue** is one ``(tracking_id, outcome, signature)`` among the attempts that did not deliver
+(plus false failures, which delivered but make the platform retry). Its impact is the number of
+conversions it left undelivered, then the deliveries it hit, then its attempts.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from .classify import OUTCOMES, classify
+from .deliveries import deliveries as build_deliveries
+from .deliveries import retry_behavior, with_delivery_id
+from .knowledge import Hypothesis, KnowledgeBase
+from .params import suspect_parameters
+from .schema import require_columns
+from .segments import find_segment
+from .timeline import bucket_counts, choose_bucket, classify_pattern
+
+__all__ = ["Diagnosis", "Issue", "TrackerDiagnosis", "diagnose", "triage"]
+
+REQUIRED = ("tracking_id", "response_code", "attempt_timestamp")
+"""Columns without which there is nothing to diagnose."""
+
+FAILURE_OUTCOMES = tuple(o for o in OUTCOMES if o not in ("success", "false_failure"))
+ISSUE_OUTCOMES = (*FAILURE_OUTCOMES, "false_failure")
+
+_NO_ANSWER = "no_answer"
+"""Key used in ``response_codes`` for attempts that got no answer (null code)."""
+
+_EXAMPLE_COLUMNS = ("attempt_timestamp", "response_code", "response_body", "postback_url",
+                    "notifying_status")
+
+
+def _iso(value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        return value.isoformat().replace("+00:00", "Z")
+    return str(value)
+
+
+@dataclass
+class Issue:
+    """One problem of one tracker: a failure class and a body signature, with its evidence."""
+
+    tracking_id: str
+    signature: str
+    category: str
+    message: str | None
+    response_codes: dict[str, int]
+    attempts: int
+    deliveries: int
+    undelivered: int
+    first_seen: datetime | None
+    last_seen: datetime | None
+    pattern: str
+    started_at: datetime | None
+    ended_at: datetime | None
+    coverage: float
+    retry_behavior: str
+    segment: dict[str, Any] | None
+    suspect_parameters: list[dict[str, Any]]
+    hypothesis: Hypothesis
+    example: dict[str, Any]
+
+    @property
+    def key(self) -> str:
+        """Stable identity across exports: tracker, class and signature."""
+        return f"{self.tracking_id}|{self.category}|{self.signature}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "tracking_id": self.tracking_id,
+            "signature": self.signature,
+            "category": self.category,
+            "message": self.message,
+            "response_codes": self.response_codes,
+            "attempts": self.attempts,
+            "deliveries": self.deliveries,
+            "undelivered": self.undelivered,
+            "first_seen": _iso(self.first_seen),
+            "last_seen": _iso(self.last_seen),
+            "pattern": self.pattern,
+            "started_at": _iso(self.started_at),
+            "ended_at": _iso(self.ended_at),
+            "coverage": round(self.coverage, 4),
+            "retry_behavior": self.retry_behavior,
+            "segment": self.segment,
+            "suspect_parameters": self.suspect_parameters,
+            "hypothesis": self.hypothesis.to_dict(),
+            "example": {k: _iso(v) if isinstance(v, datetime) else v
+                        for k, v in self.example.items()},
+        }
+
+
+@dataclass
+class TrackerDiagnosis:
+    """A row of the tracker list with all of the tracker's issues, ranked by impact."""
+
+    tracking_id: str
+    tracker_name: str | None
+    publisher_name: str | None
+    attempts: int
+    deliveries: int
+    delivered: int
+    undelivered: int
+    retrying: int
+    failed_attempts: dict[str, int]
+    status: str
+    issues: list[Issue] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        out = {k: v for k, v in asdict(self).items() if k != "issues"}
+        out["issues"] = [i.to_dict() for i in self.issues]
+        return out
+
+
+@dataclass
+class Diagnosis:
+    """The result of :func:`diagnose`: trackers with their ranked issues, and the frames behind.
+
+    ``attempts`` (classified attempts, one row per attempt, with ``outcome``, ``signature`` and
+    ``delivery_id``) and ``deliveries`` (one row per postback) are kept for the views; they are
+    not part of ``to_dict()``.
+    """
+
+    trackers: list[TrackerDiagnosis]
+    export: dict[str, Any]
+    attempts: pl.DataFrame = field(repr=False)
+    deliveries: pl.DataFrame = field(repr=False)
+    bucket: str = "1h"
+
+    @property
+    def issues(self) -> list[Issue]:
+        """Every issue of every tracker, ranked by impact."""
+        return sorted((i for t in self.trackers for i in t.issues), key=_impact, reverse=True)
+
+    def tracker(self, tracking_id: str | int) -> TrackerDiagnosis:
+        """The tracker with this ID (or name)."""
+        key = str(tracking_id)
+        for t in self.trackers:
+            if key in (t.tracking_id, t.tracker_name):
+                return t
+        known = ", ".join(t.tracking_id for t in self.trackers[:10])
+        from .errors import PostbackKitError
+
+        raise PostbackKitError(f"no tracker {key!r} in this export.", found=f"trackers {known}",
+                               hint="use the tracking_id from the tracker list.")
+
+    def triage(self) -> pl.DataFrame:
+        """The tracker list as a frame: one row per tracker, worst first."""
+        rows = []
+        for t in self.trackers:
+            top = t.issues[0] if t.issues else None
+            rows.append({
+                "tracking_id": t.tracking_id, "tracker_name": t.tracker_name,
+                "publisher_name": t.publisher_name, "status": t.status,
+                "attempts": t.attempts, "deliveries": t.deliveries,
+                "undelivered": t.undelivered, "retrying": t.retrying,
+                **{f"failed_{o}": t.failed_attempts.get(o, 0) for o in ISSUE_OUTCOMES},
+                "failure_share": (sum(t.failed_attempts.get(o, 0) for o in FAILURE_OUTCOMES)
+                                  / t.attempts) if t.attempts else 0.0,
+                "issues": len(t.issues),
+                "top_issue": top.signature if top else None,
+                "top_category": top.category if top else None,
+            })
+        return pl.DataFrame(rows, infer_schema_length=None)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "export": self.export,
+            "bucket": self.bucket,
+            "trackers": [t.to_dict() for t in self.trackers],
+        }
+
+    def to_json(self, path: str | os.PathLike[str] | None = None, *, indent: int = 2) -> str:
+        """The diagnosis as JSON (the CLI's ``--format json``); also written to ``path``."""
+        text = json.dumps(self.to_dict(), ensure_ascii=False, indent=indent)
+        if path is not None:
+            Path(path).write_text(text + "\n", "utf-8")
+        return text
+
+    def __str__(self) -> str:
+        from .textreport import render_text
+
+        return render_text(self)
+
+
+def _impact(issue: Issue) -> tuple[int, int, int]:
+    return (issue.undelivered, issue.deliveries, issue.attempts)
+
+
+def _export_info(att: pl.DataFrame) -> dict[str, Any]:
+    span = att.select(start=pl.col("attempt_timestamp").min(),
+                      end=pl.col("attempt_timestamp").max())
+    start, end = span.row(0)
+    return {"attempts": att.height, "start": _iso(start), "end": _iso(end),
+            "trackers": att["tracking_id"].n_unique()}
+
+
+def _codes(hits: pl.DataFrame) -> dict[str, int]:
+    counts = hits.group_by("response_code").len().sort("len", descending=True)
+    return {(_NO_ANSWER if c is None else str(c)): n for c, n in counts.iter_rows()}
+
+
+def _example(hits: pl.DataFrame) -> dict[str, Any]:
+    cols = [c for c in _EXAMPLE_COLUMNS if c in hits.columns]
+    row = hits.sort("attempt_timestamp", descending=True).select(cols).row(0, named=True)
+    return {k: (str(v) if k == "notifying_status" and v is not None else v)
+            for k, v in row.items()}
+
+
+def _first(df: pl.DataFrame, column: str) -> str | None:
+    if column not in df.columns:
+        return None
+    values = df[column].drop_nulls()
+    return None if values.is_empty() else str(values.mode().sort()[0])
+
+
+def triage(frame: pl.LazyFrame | pl.DataFrame, **kwargs: Any) -> pl.DataFrame:
+    """Just the tracker list (``diagnose(frame).triage()``)."""
+    return diagnose(frame, **kwargs).triage()
+
+
+def diagnose(
+    frame: pl.LazyFrame | pl.DataFrame,
+    *,
+    tracker: str | int | None = None,
+    rules: str | os.PathLike[str] | None = None,
+    knowledge: KnowledgeBase | None = None,
+    bucket: str | None = None,
+    progress: bool | None = None,
+) -> Diagnosis:
+    """Find, explain and rank every issue of every tracker in an attempt table.
+
+    Parameters
+    ----------
+    frame
+        The attempt table, as returned by :func:`postback_kit.load`.
+    tracker
+        Only this tracker (``tracking_id`` or tracker name).
+    rules
+        A TOML file of your own knowledge-base rules; they take precedence over the built-in ones.
+    knowledge
+        A ready :class:`KnowledgeBase` (instead of ``rules``).
+    bucket
+        Time bucket for patterns (``"15m"``, ``"1h"``, …); chosen from the export's span when
+        omitted.
+    """
+    lf = frame.lazy()
+    require_columns(lf, REQUIRED, needed_for="diagnose")
+    if tracker is not None:
+        key = str(tracker)
+        cond = pl.col("tracking_id") == key
+        if "tracker_name" in lf.collect_schema().names():
+            cond = cond | (pl.col("tracker_name") == key)
+        lf = lf.filter(cond)
+    kb = knowledge or (KnowledgeBase.with_rules(rules) if rules else KnowledgeBase.default())
+
+    bar = _progress(progress)
+    bar.set_description("classifying attempts")
+    att = with_delivery_id(classify(lf, kb)).collect()
+    bar.update(1)
+    if att.is_empty():
+        empty = att.clear()
+        return Diagnosis([], {"attempts": 0, "start": None, "end": None, "trackers": 0},
+                         empty, empty, bucket or "1h")
+    export_end = att["attempt_timestamp"].max()
+    bar.set_description("folding retries into deliveries")
+    dlv = build_deliveries(att.lazy(), export_end=export_end).collect()  # type: ignore[arg-type]
+    bar.update(1)
+    info = _export_info(att)
+    every = bucket or choose_bucket(att["attempt_timestamp"].min(), export_end)  # type: ignore[arg-type]
+
+    bar.set_description("explaining issues")
+    trackers = []
+    for (tid,), t_att in att.partition_by("tracking_id", as_dict=True,
+                                          maintain_order=True).items():
+        t_dlv = dlv.filter(pl.col("tracking_id") == tid)
+        trackers.append(_diagnose_tracker(str(tid), t_att, t_dlv, kb, every))
+    bar.update(1)
+    bar.close()
+    trackers.sort(key=lambda t: (t.status != "failing", -t.undelivered,
+                                 -sum(t.failed_attempts.values()), t.tracking_id))
+    return Diagnosis(trackers, info, att, dlv, every)
+
+
+def _diagnose_tracker(tid: str, att: pl.DataFrame, dlv: pl.DataFrame, kb: KnowledgeBase,
+                      every: str) -> TrackerDiagnosis:
+    failed = (att.filter(pl.col("outcome").is_in(ISSUE_OUTCOMES))
+              .group_by("outcome").len())
+    failed_attempts = {str(o): n for o, n in failed.iter_rows()}
+    final = dlv.group_by("final_outcome").len()
+    finals = {str(o): n for o, n in final.iter_rows()}
+    totals = bucket_counts(att.lazy(), every)
+    ok = pl.col("outcome") == "success"
+
+    issues = []
+    groups = (att.filter(pl.col("outcome").is_in(ISSUE_OUTCOMES))
+              .group_by("outcome", "signature").len().sort("len", descending=True))
+    for outcome, signature, _n in groups.iter_rows():
+        hit = (pl.col("outcome") == outcome) & (pl.col("signature") == signature)
+        hits = att.filter(hit)
+        hit_ids = hits["delivery_id"].unique()
+        hit_dlv = dlv.filter(pl.col("delivery_id").is_in(hit_ids.implode()))
+        undelivered = hit_dlv.filter(pl.col("final_outcome") != "delivered").height
+        pattern = classify_pattern(bucket_counts(att.filter(hit).lazy(), every), totals, every)
+        segment = find_segment(att, hit)
+        suspects = suspect_parameters(att, hit, ok)
+        message = _first(hits, "message")
+        codes = _codes(hits)
+        top_code = next((int(c) for c in codes if c != _NO_ANSWER), None)
+        issues.append(Issue(
+            tracking_id=tid,
+            signature=str(signature),
+            category=str(outcome),
+            message=message,
+            response_codes=codes,
+            attempts=hits.height,
+            deliveries=hit_dlv.height,
+            undelivered=undelivered,
+            first_seen=hits["attempt_timestamp"].min(),  # type: ignore[arg-type]
+            last_seen=hits["attempt_timestamp"].max(),  # type: ignore[arg-type]
+            pattern=pattern.name,
+            started_at=pattern.started_at,
+            ended_at=pattern.ended_at,
+            coverage=pattern.coverage,
+            retry_behavior=retry_behavior(hit_dlv),
+            segment=segment.to_dict() if segment else None,
+            suspect_parameters=[s.to_dict() for s in suspects[:5]],
+            hypothesis=kb.match(str(outcome), top_code, str(signature), message),
+            example=_example(hits),
+        ))
+    issues.sort(key=_impact, reverse=True)
+    return TrackerDiagnosis(
+        tracking_id=tid,
+        tracker_name=_first(att, "tracker_name"),
+        publisher_name=_first(att, "publisher_name"),
+        attempts=att.height,
+        deliveries=dlv.height,
+        delivered=finals.get("delivered", 0),
+        undelivered=finals.get("undelivered", 0),
+        retrying=finals.get("retrying", 0),
+        failed_attempts=failed_attempts,
+        status="failing" if any(i.category in FAILURE_OUTCOMES for i in issues) else "healthy",
+        issues=issues,
+    )
+
+
+class _NoBar:
+    def set_description(self, _text: str) -> None: ...
+    def update(self, _n: int) -> None: ...
+    def close(self) -> None: ...
+
+
+def _progress(progress: bool | None) -> Any:
+    if not progress:
+        return _NoBar()
+    from tqdm.auto import tqdm
+
+    return tqdm(total=3, desc="diagnosing", unit="step")

@@ -1,0 +1,75 @@
+"""Plain-text view of a Diagnosis (the CLI's ``--format text`` and ``print(diagnosis)``)."""
+
+from __future__ import annotations
+
+import textwrap
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .diagnose import Diagnosis, Issue
+
+_WIDTH = 100
+
+
+def _pct(x: float) -> str:
+    return f"{100 * x:.0f}%"
+
+
+def _when(issue: Issue) -> str:
+    parts = [issue.pattern]
+    if issue.started_at:
+        parts.append(f"since {issue.started_at:%Y-%m-%d %H:%M} UTC")
+    if issue.ended_at:
+        parts.append(f"until {issue.ended_at:%Y-%m-%d %H:%M} UTC")
+    return ", ".join(parts)
+
+
+def _one_line(text: object, width: int = 160) -> str:
+    s = " ".join(str(text).split())
+    return s if len(s) <= width else s[: width - 1] + "…"
+
+
+def render_issue(issue: Issue, rank: int) -> list[str]:
+    codes = ", ".join(f"{c}×{n}" for c, n in list(issue.response_codes.items())[:5])
+    out = [
+        f"  {rank}. [{issue.category}] {issue.signature}",
+        f"     codes {codes}; {issue.attempts:,} attempts, {issue.deliveries:,} postbacks, "
+        f"{issue.undelivered:,} undelivered; {_when(issue)}; coverage {_pct(issue.coverage)}; "
+        f"{issue.retry_behavior}",
+    ]
+    if issue.segment:
+        s = issue.segment
+        out.append(f"     segment: {s['column']} = {s['value']} ({_pct(s['share'])} of hits, "
+                   f"lift {s['lift']:.1f})")
+    for p in issue.suspect_parameters[:3]:
+        out.append(f"     parameter {p['name']}: {p['problem']} in {_pct(p['share_failing'])} "
+                   f"of failing vs {_pct(p['share_ok'])} of succeeding")
+    h = issue.hypothesis
+    out += textwrap.wrap(f"why: {h.text}", _WIDTH, initial_indent="     ",
+                         subsequent_indent="       ")
+    out += textwrap.wrap(f"do: {h.action} (who: {h.contact})", _WIDTH,
+                         initial_indent="     ", subsequent_indent="       ")
+    ex = issue.example
+    out.append(f"     example: {ex.get('attempt_timestamp')} code {ex.get('response_code')} "
+               f"body {_one_line(ex.get('response_body'), 80)!r}")
+    return out
+
+
+def render_text(d: Diagnosis) -> str:
+    e = d.export
+    lines = [
+        f"postback diagnosis: {e['attempts']:,} attempts, {e['trackers']} trackers, "
+        f"{e['start']} … {e['end']} (buckets of {d.bucket})",
+        "",
+    ]
+    for t in d.trackers:
+        name = t.tracker_name or "(no name)"
+        lines.append(
+            f"{t.status.upper():8} {t.tracking_id} {name} ({t.publisher_name or '-'}): "
+            f"{t.attempts:,} attempts, {t.deliveries:,} postbacks, {t.undelivered:,} undelivered"
+            + (f", {t.retrying:,} still retrying" if t.retrying else "")
+        )
+        for rank, issue in enumerate(t.issues, 1):
+            lines += render_issue(issue, rank)
+        lines.append("")
+    return "\n".join(lines).rstrip() + "\n"
