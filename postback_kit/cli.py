@@ -107,6 +107,8 @@ def _cmd_sample(args: argparse.Namespace) -> int:
 
 
 _REGISTRY.append(_register_sample)
+
+
 def _cmd_explain(args: argparse.Namespace) -> int:
     import json
 
@@ -135,8 +137,14 @@ def _add_explain(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
 
 
 _REGISTRY.append(_add_explain)
+
+
 def _register_fetch(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     from .api import register_cli
+
+    register_cli(sub)
+
+
 def _register_audit(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     from .audit.cli import register_cli
 

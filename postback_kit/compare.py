@@ -34,13 +34,16 @@ def _as_dict(d: Any) -> dict[str, Any]:
         try:
             data = json.loads(path.read_text("utf-8"))
         except (OSError, ValueError) as exc:
-            raise ConfigError(f"{path}: cannot read a diagnosis from this file.",
-                              found=str(exc)[:200],
-                              hint="write one with `postback-kit diagnose --format json -o FILE`."
-                              ) from None
+            raise ConfigError(
+                f"{path}: cannot read a diagnosis from this file.",
+                found=str(exc)[:200],
+                hint="write one with `postback-kit diagnose --format json -o FILE`.",
+            ) from None
         if not isinstance(data, dict) or "trackers" not in data:
-            raise ConfigError(f"{path}: this JSON is not a diagnosis (no 'trackers').",
-                              hint="write one with `postback-kit diagnose --format json`.")
+            raise ConfigError(
+                f"{path}: this JSON is not a diagnosis (no 'trackers').",
+                hint="write one with `postback-kit diagnose --format json`.",
+            )
         return data
     return d.to_dict()  # type: ignore[no-any-return]
 
@@ -50,7 +53,9 @@ def _issues(d: dict[str, Any]) -> dict[str, dict[str, Any]]:
     for t in d["trackers"]:
         for i in t["issues"]:
             out[f"{i['tracking_id']}|{i['category']}|{i['signature']}"] = {
-                **i, "tracker_name": t.get("tracker_name")}
+                **i,
+                "tracker_name": t.get("tracker_name"),
+            }
     return out
 
 
@@ -99,13 +104,14 @@ class Comparison:
         return self.of("resolved")
 
     def to_dict(self) -> dict[str, Any]:
-        return {"new": [c.to_dict() for c in self.new],
-                "open": [c.to_dict() for c in self.open],
-                "resolved": [c.to_dict() for c in self.resolved]}
+        return {
+            "new": [c.to_dict() for c in self.new],
+            "open": [c.to_dict() for c in self.open],
+            "resolved": [c.to_dict() for c in self.resolved],
+        }
 
     def __str__(self) -> str:
-        lines = [f"{len(self.new)} new, {len(self.open)} still open, "
-                 f"{len(self.resolved)} resolved"]
+        lines = [f"{len(self.new)} new, {len(self.open)} still open, {len(self.resolved)} resolved"]
         for c in self.changes:
             lines.append(
                 f"  {c.status:8} {c.tracking_id} {c.tracker_name or ''} [{c.category}] "
@@ -124,14 +130,21 @@ def compare(old: Any, new: Any) -> Comparison:
         ref = a or b
         assert ref is not None
         status: Literal["new", "open", "resolved"] = (
-            "new" if b is None else "resolved" if a is None else "open")
-        changes.append(IssueChange(
-            status=status, tracking_id=ref["tracking_id"], tracker_name=ref.get("tracker_name"),
-            category=ref["category"], signature=ref["signature"],
-            attempts_before=b["attempts"] if b else 0, attempts_after=a["attempts"] if a else 0,
-            undelivered_before=b["undelivered"] if b else 0,
-            undelivered_after=a["undelivered"] if a else 0,
-        ))
+            "new" if b is None else "resolved" if a is None else "open"
+        )
+        changes.append(
+            IssueChange(
+                status=status,
+                tracking_id=ref["tracking_id"],
+                tracker_name=ref.get("tracker_name"),
+                category=ref["category"],
+                signature=ref["signature"],
+                attempts_before=b["attempts"] if b else 0,
+                attempts_after=a["attempts"] if a else 0,
+                undelivered_before=b["undelivered"] if b else 0,
+                undelivered_after=a["undelivered"] if a else 0,
+            )
+        )
     order = {"new": 0, "open": 1, "resolved": 2}
     changes.sort(key=lambda c: (order[c.status], -c.undelivered_after, -c.attempts_after))
     return Comparison(changes)
@@ -154,9 +167,11 @@ class CheckResult:
             return f"OK: no issue beyond thresholds (fail on {self.fail_on})"
         lines = [f"FAIL: {len(self.failing)} issue(s) beyond thresholds (fail on {self.fail_on})"]
         for i in self.failing[:20]:
-            lines.append(f"  {i['tracking_id']} {i.get('tracker_name') or ''} [{i['category']}] "
-                         f"{i['signature']}: {i['undelivered']:,} undelivered, "
-                         f"{i['attempts']:,} attempts")
+            lines.append(
+                f"  {i['tracking_id']} {i.get('tracker_name') or ''} [{i['category']}] "
+                f"{i['signature']}: {i['undelivered']:,} undelivered, "
+                f"{i['attempts']:,} attempts"
+            )
         return "\n".join(lines)
 
 
@@ -178,15 +193,23 @@ def check(
     if fail_on not in ("new", "any"):
         raise ConfigError(f"fail_on must be 'new' or 'any', not {fail_on!r}.")
     if fail_on == "new" and baseline is None:
-        raise ConfigError("fail_on='new' needs a baseline diagnosis to compare with.",
-                          hint="pass --baseline OLD.json (from `postback-kit diagnose --format "
-                          "json`) or an older export.")
+        raise ConfigError(
+            "fail_on='new' needs a baseline diagnosis to compare with.",
+            hint="pass --baseline OLD.json (from `postback-kit diagnose --format "
+            "json`) or an older export.",
+        )
     issues = _issues(_as_dict(diagnosis))
     known = _issues(_as_dict(baseline)) if baseline is not None else {}
-    cats = categories or ("request_error", "partner_error", "network_error", "other_code",
-                          "soft_failure")
+    cats = categories or (
+        "request_error",
+        "partner_error",
+        "network_error",
+        "other_code",
+        "soft_failure",
+    )
     failing = [
-        i for key, i in issues.items()
+        i
+        for key, i in issues.items()
         if i["category"] in cats
         and i["undelivered"] >= min_undelivered
         and i["attempts"] >= min_attempts

@@ -45,8 +45,13 @@ ISSUE_OUTCOMES = (*FAILURE_OUTCOMES, "false_failure")
 _NO_ANSWER = "no_answer"
 """Key used in ``response_codes`` for attempts that got no answer (null code)."""
 
-_EXAMPLE_COLUMNS = ("attempt_timestamp", "response_code", "response_body", "postback_url",
-                    "notifying_status")
+_EXAMPLE_COLUMNS = (
+    "attempt_timestamp",
+    "response_code",
+    "response_body",
+    "postback_url",
+    "notifying_status",
+)
 
 
 def _iso(value: Any) -> str | None:
@@ -106,8 +111,9 @@ class Issue:
             "segment": self.segment,
             "suspect_parameters": self.suspect_parameters,
             "hypothesis": self.hypothesis.to_dict(),
-            "example": {k: _iso(v) if isinstance(v, datetime) else v
-                        for k, v in self.example.items()},
+            "example": {
+                k: _iso(v) if isinstance(v, datetime) else v for k, v in self.example.items()
+            },
         }
 
 
@@ -162,26 +168,38 @@ class Diagnosis:
         known = ", ".join(t.tracking_id for t in self.trackers[:10])
         from .errors import PostbackKitError
 
-        raise PostbackKitError(f"no tracker {key!r} in this export.", found=f"trackers {known}",
-                               hint="use the tracking_id from the tracker list.")
+        raise PostbackKitError(
+            f"no tracker {key!r} in this export.",
+            found=f"trackers {known}",
+            hint="use the tracking_id from the tracker list.",
+        )
 
     def triage(self) -> pl.DataFrame:
         """The tracker list as a frame: one row per tracker, worst first."""
         rows = []
         for t in self.trackers:
             top = t.issues[0] if t.issues else None
-            rows.append({
-                "tracking_id": t.tracking_id, "tracker_name": t.tracker_name,
-                "publisher_name": t.publisher_name, "status": t.status,
-                "attempts": t.attempts, "deliveries": t.deliveries,
-                "undelivered": t.undelivered, "retrying": t.retrying,
-                **{f"failed_{o}": t.failed_attempts.get(o, 0) for o in ISSUE_OUTCOMES},
-                "failure_share": (sum(t.failed_attempts.get(o, 0) for o in FAILURE_OUTCOMES)
-                                  / t.attempts) if t.attempts else 0.0,
-                "issues": len(t.issues),
-                "top_issue": top.signature if top else None,
-                "top_category": top.category if top else None,
-            })
+            rows.append(
+                {
+                    "tracking_id": t.tracking_id,
+                    "tracker_name": t.tracker_name,
+                    "publisher_name": t.publisher_name,
+                    "status": t.status,
+                    "attempts": t.attempts,
+                    "deliveries": t.deliveries,
+                    "undelivered": t.undelivered,
+                    "retrying": t.retrying,
+                    **{f"failed_{o}": t.failed_attempts.get(o, 0) for o in ISSUE_OUTCOMES},
+                    "failure_share": (
+                        sum(t.failed_attempts.get(o, 0) for o in FAILURE_OUTCOMES) / t.attempts
+                    )
+                    if t.attempts
+                    else 0.0,
+                    "issues": len(t.issues),
+                    "top_issue": top.signature if top else None,
+                    "top_category": top.category if top else None,
+                }
+            )
         return pl.DataFrame(rows, infer_schema_length=None)
 
     def to_dict(self) -> dict[str, Any]:
@@ -209,11 +227,16 @@ def _impact(issue: Issue) -> tuple[int, int, int]:
 
 
 def _export_info(att: pl.DataFrame) -> dict[str, Any]:
-    span = att.select(start=pl.col("attempt_timestamp").min(),
-                      end=pl.col("attempt_timestamp").max())
+    span = att.select(
+        start=pl.col("attempt_timestamp").min(), end=pl.col("attempt_timestamp").max()
+    )
     start, end = span.row(0)
-    return {"attempts": att.height, "start": _iso(start), "end": _iso(end),
-            "trackers": att["tracking_id"].n_unique()}
+    return {
+        "attempts": att.height,
+        "start": _iso(start),
+        "end": _iso(end),
+        "trackers": att["tracking_id"].n_unique(),
+    }
 
 
 def _codes(hits: pl.DataFrame) -> dict[str, int]:
@@ -224,8 +247,7 @@ def _codes(hits: pl.DataFrame) -> dict[str, int]:
 def _example(hits: pl.DataFrame) -> dict[str, Any]:
     cols = [c for c in _EXAMPLE_COLUMNS if c in hits.columns]
     row = hits.sort("attempt_timestamp", descending=True).select(cols).row(0, named=True)
-    return {k: (str(v) if k == "notifying_status" and v is not None else v)
-            for k, v in row.items()}
+    return {k: (str(v) if k == "notifying_status" and v is not None else v) for k, v in row.items()}
 
 
 def _first(df: pl.DataFrame, column: str) -> str | None:
@@ -281,8 +303,13 @@ def diagnose(
     bar.update(1)
     if att.is_empty():
         empty = att.clear()
-        return Diagnosis([], {"attempts": 0, "start": None, "end": None, "trackers": 0},
-                         empty, empty, bucket or "1h")
+        return Diagnosis(
+            [],
+            {"attempts": 0, "start": None, "end": None, "trackers": 0},
+            empty,
+            empty,
+            bucket or "1h",
+        )
     export_end = att["attempt_timestamp"].max()
     bar.set_description("folding retries into deliveries")
     dlv = build_deliveries(att.lazy(), export_end=export_end).collect()  # type: ignore[arg-type]
@@ -292,21 +319,26 @@ def diagnose(
 
     bar.set_description("explaining issues")
     trackers = []
-    for (tid,), t_att in att.partition_by("tracking_id", as_dict=True,
-                                          maintain_order=True).items():
+    for (tid,), t_att in att.partition_by("tracking_id", as_dict=True, maintain_order=True).items():
         t_dlv = dlv.filter(pl.col("tracking_id") == tid)
         trackers.append(_diagnose_tracker(str(tid), t_att, t_dlv, kb, every))
     bar.update(1)
     bar.close()
-    trackers.sort(key=lambda t: (t.status != "failing", -t.undelivered,
-                                 -sum(t.failed_attempts.values()), t.tracking_id))
+    trackers.sort(
+        key=lambda t: (
+            t.status != "failing",
+            -t.undelivered,
+            -sum(t.failed_attempts.values()),
+            t.tracking_id,
+        )
+    )
     return Diagnosis(trackers, info, att, dlv, every)
 
 
-def _diagnose_tracker(tid: str, att: pl.DataFrame, dlv: pl.DataFrame, kb: KnowledgeBase,
-                      every: str) -> TrackerDiagnosis:
-    failed = (att.filter(pl.col("outcome").is_in(ISSUE_OUTCOMES))
-              .group_by("outcome").len())
+def _diagnose_tracker(
+    tid: str, att: pl.DataFrame, dlv: pl.DataFrame, kb: KnowledgeBase, every: str
+) -> TrackerDiagnosis:
+    failed = att.filter(pl.col("outcome").is_in(ISSUE_OUTCOMES)).group_by("outcome").len()
     failed_attempts = {str(o): n for o, n in failed.iter_rows()}
     final = dlv.group_by("final_outcome").len()
     finals = {str(o): n for o, n in final.iter_rows()}
@@ -314,8 +346,12 @@ def _diagnose_tracker(tid: str, att: pl.DataFrame, dlv: pl.DataFrame, kb: Knowle
     ok = pl.col("outcome") == "success"
 
     issues = []
-    groups = (att.filter(pl.col("outcome").is_in(ISSUE_OUTCOMES))
-              .group_by("outcome", "signature").len().sort("len", descending=True))
+    groups = (
+        att.filter(pl.col("outcome").is_in(ISSUE_OUTCOMES))
+        .group_by("outcome", "signature")
+        .len()
+        .sort("len", descending=True)
+    )
     for outcome, signature, _n in groups.iter_rows():
         hit = (pl.col("outcome") == outcome) & (pl.col("signature") == signature)
         hits = att.filter(hit)
@@ -328,27 +364,29 @@ def _diagnose_tracker(tid: str, att: pl.DataFrame, dlv: pl.DataFrame, kb: Knowle
         message = _first(hits, "message")
         codes = _codes(hits)
         top_code = next((int(c) for c in codes if c != _NO_ANSWER), None)
-        issues.append(Issue(
-            tracking_id=tid,
-            signature=str(signature),
-            category=str(outcome),
-            message=message,
-            response_codes=codes,
-            attempts=hits.height,
-            deliveries=hit_dlv.height,
-            undelivered=undelivered,
-            first_seen=hits["attempt_timestamp"].min(),  # type: ignore[arg-type]
-            last_seen=hits["attempt_timestamp"].max(),  # type: ignore[arg-type]
-            pattern=pattern.name,
-            started_at=pattern.started_at,
-            ended_at=pattern.ended_at,
-            coverage=pattern.coverage,
-            retry_behavior=retry_behavior(hit_dlv),
-            segment=segment.to_dict() if segment else None,
-            suspect_parameters=[s.to_dict() for s in suspects[:5]],
-            hypothesis=kb.match(str(outcome), top_code, str(signature), message),
-            example=_example(hits),
-        ))
+        issues.append(
+            Issue(
+                tracking_id=tid,
+                signature=str(signature),
+                category=str(outcome),
+                message=message,
+                response_codes=codes,
+                attempts=hits.height,
+                deliveries=hit_dlv.height,
+                undelivered=undelivered,
+                first_seen=hits["attempt_timestamp"].min(),  # type: ignore[arg-type]
+                last_seen=hits["attempt_timestamp"].max(),  # type: ignore[arg-type]
+                pattern=pattern.name,
+                started_at=pattern.started_at,
+                ended_at=pattern.ended_at,
+                coverage=pattern.coverage,
+                retry_behavior=retry_behavior(hit_dlv),
+                segment=segment.to_dict() if segment else None,
+                suspect_parameters=[s.to_dict() for s in suspects[:5]],
+                hypothesis=kb.match(str(outcome), top_code, str(signature), message),
+                example=_example(hits),
+            )
+        )
     issues.sort(key=_impact, reverse=True)
     return TrackerDiagnosis(
         tracking_id=tid,

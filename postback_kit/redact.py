@@ -32,15 +32,38 @@ from .schema import PII_FIELDS
 
 __all__ = ["ID_PARAMETERS", "TEXT_COLUMNS", "Redactor", "redact"]
 
-TEXT_COLUMNS = ("postback_url", "postback_url_parameters", "click_url_parameters",
-                "response_body")
+TEXT_COLUMNS = ("postback_url", "postback_url_parameters", "click_url_parameters", "response_body")
 """Free-text columns searched for identifiers hidden inside them."""
 
 ID_PARAMETERS = (
-    "idfa", "ifa", "ios_ifa", "idfv", "ifv", "ios_ifv", "gaid", "google_aid", "adid",
-    "advertising_id", "aaid", "android_id", "oaid", "device_id", "deviceid",
-    "appmetrica_device_id", "windows_aid", "waid", "ip", "ipv6", "ip_address", "user_ip",
-    "click_ipv6", "install_ipv6", "ua", "user_agent", "useragent", "click_user_agent",
+    "idfa",
+    "ifa",
+    "ios_ifa",
+    "idfv",
+    "ifv",
+    "ios_ifv",
+    "gaid",
+    "google_aid",
+    "adid",
+    "advertising_id",
+    "aaid",
+    "android_id",
+    "oaid",
+    "device_id",
+    "deviceid",
+    "appmetrica_device_id",
+    "windows_aid",
+    "waid",
+    "ip",
+    "ipv6",
+    "ip_address",
+    "user_ip",
+    "click_ipv6",
+    "install_ipv6",
+    "ua",
+    "user_agent",
+    "useragent",
+    "click_user_agent",
 )
 """Query parameter names whose values are always hidden (case-insensitive)."""
 
@@ -80,7 +103,12 @@ class Redactor:
             if not v or len(v) < 6:  # too short to be an identifier; avoid clobbering text
                 continue
             tok = self.token(v)
-            for spelling in (v, quote(v, safe=""), quote_plus(v), quote(quote(v, safe=""), safe="")):
+            for spelling in (
+                v,
+                quote(v, safe=""),
+                quote_plus(v),
+                quote(quote(v, safe=""), safe=""),
+            ):
                 pairs.setdefault(spelling, tok)
         for raw in spellings:
             decoded = unquote_plus(unquote(raw))
@@ -98,8 +126,12 @@ class Redactor:
         in_urls: set[str] = set()
         for c in texts:
             found = frame.select(
-                pl.col(c).cast(pl.String).str.extract_all(_ID_PARAM).explode()
-                .str.replace(r"^.*?(?:=|%3D|%3d)", "").unique()
+                pl.col(c)
+                .cast(pl.String)
+                .str.extract_all(_ID_PARAM)
+                .explode()
+                .str.replace(r"^.*?(?:=|%3D|%3d)", "")
+                .unique()
             ).to_series()
             in_urls.update(v for v in found.drop_nulls().to_list() if v)
         mapping = self._tokens(values, in_urls)
@@ -107,8 +139,11 @@ class Redactor:
         replacements = [mapping[p] for p in patterns]
         out = frame.with_columns(
             pl.when(pl.col(c).is_not_null())
-            .then(pl.col(c).cast(pl.String).replace_strict(
-                mapping, default=pl.lit("id:hidden"), return_dtype=pl.String))
+            .then(
+                pl.col(c)
+                .cast(pl.String)
+                .replace_strict(mapping, default=pl.lit("id:hidden"), return_dtype=pl.String)
+            )
             .alias(c)
             for c in pii
         )

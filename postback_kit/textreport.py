@@ -39,19 +39,30 @@ def render_issue(issue: Issue, rank: int) -> list[str]:
     ]
     if issue.segment:
         s = issue.segment
-        out.append(f"     segment: {s['column']} = {s['value']} ({_pct(s['share'])} of hits, "
-                   f"lift {s['lift']:.1f})")
+        out.append(
+            f"     segment: {s['column']} = {s['value']} ({_pct(s['share'])} of hits, "
+            f"lift {s['lift']:.1f})"
+        )
     for p in issue.suspect_parameters[:3]:
-        out.append(f"     parameter {p['name']}: {p['problem']} in {_pct(p['share_failing'])} "
-                   f"of failing vs {_pct(p['share_ok'])} of succeeding")
+        out.append(
+            f"     parameter {p['name']}: {p['problem']} in {_pct(p['share_failing'])} "
+            f"of failing vs {_pct(p['share_ok'])} of succeeding"
+        )
     h = issue.hypothesis
-    out += textwrap.wrap(f"why: {h.text}", _WIDTH, initial_indent="     ",
-                         subsequent_indent="       ")
-    out += textwrap.wrap(f"do: {h.action} (who: {h.contact})", _WIDTH,
-                         initial_indent="     ", subsequent_indent="       ")
+    out += textwrap.wrap(
+        f"why: {h.text}", _WIDTH, initial_indent="     ", subsequent_indent="       "
+    )
+    out += textwrap.wrap(
+        f"do: {h.action} (who: {h.contact})",
+        _WIDTH,
+        initial_indent="     ",
+        subsequent_indent="       ",
+    )
     ex = issue.example
-    out.append(f"     example: {ex.get('attempt_timestamp')} code {ex.get('response_code')} "
-               f"body {_one_line(ex.get('response_body'), 80)!r}")
+    out.append(
+        f"     example: {ex.get('attempt_timestamp')} code {ex.get('response_code')} "
+        f"body {_one_line(ex.get('response_body'), 80)!r}"
+    )
     return out
 
 

@@ -10,29 +10,42 @@ from postback_kit.errors import ConfigError
 
 
 def issue(tid: str, cat: str, sig: str, attempts: int, undelivered: int) -> dict:
-    return {"tracking_id": tid, "category": cat, "signature": sig, "attempts": attempts,
-            "undelivered": undelivered}
+    return {
+        "tracking_id": tid,
+        "category": cat,
+        "signature": sig,
+        "attempts": attempts,
+        "undelivered": undelivered,
+    }
 
 
 def diag(*issues: dict) -> dict:
     trackers: dict[str, dict] = {}
     for i in issues:
-        trackers.setdefault(i["tracking_id"], {"tracking_id": i["tracking_id"],
-                                               "tracker_name": f"T{i['tracking_id']}",
-                                               "issues": []})["issues"].append(i)
+        trackers.setdefault(
+            i["tracking_id"],
+            {"tracking_id": i["tracking_id"], "tracker_name": f"T{i['tracking_id']}", "issues": []},
+        )["issues"].append(i)
     return {"trackers": list(trackers.values())}
 
 
-OLD = diag(issue("1", "request_error", "malformed clickId", 100, 40),
-           issue("2", "partner_error", "<html> 502 bad gateway", 30, 0))
-NEW = diag(issue("1", "request_error", "malformed clickId", 120, 55),
-           issue("3", "network_error", "(no answer)", 10, 4))
+OLD = diag(
+    issue("1", "request_error", "malformed clickId", 100, 40),
+    issue("2", "partner_error", "<html> 502 bad gateway", 30, 0),
+)
+NEW = diag(
+    issue("1", "request_error", "malformed clickId", 120, 55),
+    issue("3", "network_error", "(no answer)", 10, 4),
+)
 
 
 def test_compare_classifies_new_open_resolved_with_volume() -> None:
     c = compare(OLD, NEW)
     assert [(x.status, x.tracking_id) for x in c.changes] == [
-        ("new", "3"), ("open", "1"), ("resolved", "2")]
+        ("new", "3"),
+        ("open", "1"),
+        ("resolved", "2"),
+    ]
     assert c.open[0].change == 15 and c.open[0].attempts_before == 100
     assert c.resolved[0].undelivered_after == 0
     assert "1 new, 1 still open, 1 resolved" in str(c)

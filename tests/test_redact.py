@@ -13,29 +13,42 @@ UA = "Mozilla/5.0 (Linux; Android 13; SM-S911B) AppleWebKit/537.36"
 
 
 def frame() -> pl.DataFrame:
-    return pl.DataFrame({
-        "appmetrica_device_id": [DEVICE, DEVICE, None],
-        "google_aid": [GAID, GAID, None],
-        "ios_ifa": [None, None, IFA],
-        "click_ipv6": ["::ffff:5.255.232.147", "2a02:6b8::40c:6676:baff:fea6:53d8", None],
-        "click_user_agent": [UA, UA, None],
-        "click_id": ["f2ae4254de8844dda58b29cac2cf0e87", "abc", None],
-        "postback_url": [
-            f"https://p.example/c?click_id=f2ae4254de8844dda58b29cac2cf0e87&gaid={GAID}&ip=5.255.232.147",
-            f"https://p.example/c?click_id=abc&device={DEVICE}&ua=Mozilla%2F5.0",
-            f"https://p.example/c?idfa={IFA.lower()}&ts=12:30:45",
-        ],
-        "click_url_parameters": [f"click_id%3Dx%26google_aid%3D{GAID}%26c%3D1", None, None],
-        "response_body": [f'{{"error":"device {GAID} blocked from 5.255.232.147"}}', "OK",
-                          "at 2026-11-02 12:30:45"],
-    })
+    return pl.DataFrame(
+        {
+            "appmetrica_device_id": [DEVICE, DEVICE, None],
+            "google_aid": [GAID, GAID, None],
+            "ios_ifa": [None, None, IFA],
+            "click_ipv6": ["::ffff:5.255.232.147", "2a02:6b8::40c:6676:baff:fea6:53d8", None],
+            "click_user_agent": [UA, UA, None],
+            "click_id": ["f2ae4254de8844dda58b29cac2cf0e87", "abc", None],
+            "postback_url": [
+                f"https://p.example/c?click_id=f2ae4254de8844dda58b29cac2cf0e87&gaid={GAID}&ip=5.255.232.147",
+                f"https://p.example/c?click_id=abc&device={DEVICE}&ua=Mozilla%2F5.0",
+                f"https://p.example/c?idfa={IFA.lower()}&ts=12:30:45",
+            ],
+            "click_url_parameters": [f"click_id%3Dx%26google_aid%3D{GAID}%26c%3D1", None, None],
+            "response_body": [
+                f'{{"error":"device {GAID} blocked from 5.255.232.147"}}',
+                "OK",
+                "at 2026-11-02 12:30:45",
+            ],
+        }
+    )
 
 
 def test_identifiers_vanish_everywhere_but_evidence_stays() -> None:
     out = Redactor(key=b"k").frame(frame())
     text = out.write_csv()
-    for secret in (GAID, IFA, IFA.lower(), DEVICE, "5.255.232.147", "2a02:6b8::40c", UA,
-                   "Mozilla%2F5.0"):
+    for secret in (
+        GAID,
+        IFA,
+        IFA.lower(),
+        DEVICE,
+        "5.255.232.147",
+        "2a02:6b8::40c",
+        UA,
+        "Mozilla%2F5.0",
+    ):
         assert secret not in text, secret
     # what a partner needs is still there
     assert "click_id=f2ae4254de8844dda58b29cac2cf0e87" in out["postback_url"][0]
