@@ -6,15 +6,6 @@
 >>> print(pk.explain(400, '{"Message":"malformed clickId"}'))  # doctest: +SKIP
 """
 
-from .classify import OUTCOMES, classify
-from .deliveries import (
-    DELIVERY_KEY,
-    RetryStats,
-    deliveries,
-    retry_behavior,
-    retry_stats,
-    with_delivery_id,
-)
 from .api import FetchPolicy, FetchResult, fetch
 from .audit import (
     AuditResult,
@@ -32,6 +23,17 @@ from .audit import (
     load_partner_config,
     render_template,
 )
+from .classify import OUTCOMES, classify
+from .compare import CheckResult, Comparison, check, compare
+from .deliveries import (
+    DELIVERY_KEY,
+    RetryStats,
+    deliveries,
+    retry_behavior,
+    retry_stats,
+    with_delivery_id,
+)
+from .diagnose import Diagnosis, Issue, TrackerDiagnosis, diagnose, triage
 from .errors import (
     ApiError,
     ConfigError,
@@ -43,14 +45,11 @@ from .errors import (
 from .knowledge import Explanation, Hypothesis, KnowledgeBase, explain
 from .load import FileReport, LoadReport, LoadResult, load
 from .params import ParamRules, SuspectParameter, parameter_table, parse_query, suspect_parameters
-from .schema import FIELDS, PII_FIELDS, Field, require_columns
-from .signatures import extract_message, signature_of
-from .segments import SEGMENT_COLUMNS, Segment, find_segment, segment_table
-from .timeline import Pattern, bucket_counts, choose_bucket, classify_pattern
-
-from .compare import CheckResult, Comparison, check, compare
-from .diagnose import Diagnosis, Issue, TrackerDiagnosis, diagnose, triage
 from .redact import Redactor, redact
+from .schema import FIELDS, PII_FIELDS, Field, require_columns
+from .segments import SEGMENT_COLUMNS, Segment, find_segment, segment_table
+from .signatures import extract_message, signature_of
+from .timeline import Pattern, bucket_counts, choose_bucket, classify_pattern
 
 __version__ = "0.1.0"
 

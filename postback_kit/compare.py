@@ -14,16 +14,11 @@ import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 from .errors import ConfigError
 
-if TYPE_CHECKING:
-    from .diagnose import Diagnosis
-
 __all__ = ["CheckResult", "Comparison", "IssueChange", "check", "compare"]
-
-DiagnosisLike = "Diagnosis | dict[str, Any] | str | os.PathLike[str]"
 
 
 def _as_dict(d: Any) -> dict[str, Any]:
@@ -45,7 +40,7 @@ def _as_dict(d: Any) -> dict[str, Any]:
                 hint="write one with `postback-kit diagnose --format json`.",
             )
         return data
-    return d.to_dict()  # type: ignore[no-any-return]
+    return d.to_dict()
 
 
 def _issues(d: dict[str, Any]) -> dict[str, dict[str, Any]]:
