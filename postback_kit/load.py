@@ -412,7 +412,8 @@ def _typed(df: pl.DataFrame, tz: str | None, offset_s: int) -> pl.DataFrame:
             continue
         if df.schema[name] != pl.String:
             col = col.cast(pl.String)
-        raw = col.str.strip_chars()
+        stripped = col.str.strip_chars()
+        raw = pl.when(stripped.str.len_bytes() > 0).then(stripped)  # quoted "" is empty too
         if f.kind == "code":
             value = raw.cast(pl.Int32, strict=False)
             bad = raw.is_not_null() & value.is_null()

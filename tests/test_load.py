@@ -365,3 +365,11 @@ def test_round_trip_csv_and_json(
     for path in (csv_path, json_path):
         got = load_quiet(path, cache=False).frame.collect()
         assert_frame_equal(got, expected, check_column_order=False)
+
+
+def test_quoted_empty_values_are_empty_not_errors(tmp_path: Path) -> None:
+    """Writers that quote every field (polars' write_csv among them) write "" for empty."""
+    text = f'{HEADER}\n"1","t","","","1700000000","failed"\n"2","t","0","x","","sent"\n'
+    df = load_quiet(write(tmp_path / "e.csv", text), cache=False).frame.collect()
+    assert df["response_code"].to_list() == [None, None]
+    assert df["attempt_timestamp"][1] is None and df["response_body"].to_list() == [None, "x"]
