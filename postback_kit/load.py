@@ -408,7 +408,7 @@ def _typed(df: pl.DataFrame, tz: str | None, offset_s: int) -> pl.DataFrame:
                 )
             continue
         col = pl.col(name)
-        if df.schema[name] == f.dtype:
+        if df.schema[name] == f.dtype and f.dtype != pl.String:
             continue
         if df.schema[name] != pl.String:
             col = col.cast(pl.String)
