@@ -29,7 +29,8 @@ lab: setup
 	@mkdir -p $(VENV)/share/jupyter/lab/settings
 	@cp scripts/lab-overrides.json $(VENV)/share/jupyter/lab/settings/overrides.json
 	POSTBACK_KIT_SAMPLE=$(SAMPLE) $(VENV)/bin/jupyter lab --ServerApp.ip=127.0.0.1 --ServerApp.port=$(PORT) \
-	  $$( [ "$$(id -u)" = 0 ] && echo --allow-root ) notebooks/01_triage.ipynb
+	  $$( [ "$$(id -u)" = 0 ] && echo --allow-root ) \
+	  $$( [ -f notebooks/01_triage.ipynb ] && echo notebooks/01_triage.ipynb || echo notebooks )
 
 test: setup browser
 	$(PY) -m pytest -q
