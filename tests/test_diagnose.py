@@ -13,6 +13,10 @@ from postback_kit.cli import main
 SAMPLE = Path(__file__).resolve().parent.parent / "data" / "samples"
 TRUTH = json.loads((SAMPLE / "ground_truth.json").read_text("utf-8"))
 
+# Open in the diagnose issue: the goal value after a release is explained by a segment
+# (app version + event), and the parameter ranking does not surface goal_value yet.
+KNOWN_PARAMETER_GAPS = {"goal-value-after-release"}
+
 
 @pytest.fixture(scope="module")
 def diagnosis() -> pk.Diagnosis:
@@ -29,8 +33,14 @@ def test_every_planted_fault_is_found_on_its_tracker(diagnosis: pk.Diagnosis, fa
         and fault["signature_contains"].lower() in (i.signature + " " + (i.message or "")).lower()
     ]
     assert matches, [(i.category, i.signature) for i in tracker.issues]
+    issue = matches[0]
+    assert issue.pattern == fault["pattern"]
+    if fault["parameter"] and fault["id"] not in KNOWN_PARAMETER_GAPS:
+        names = [p["name"] for p in issue.suspect_parameters]
+        assert fault["parameter"]["name"] in names
     if fault["category"] != "false_failure":
         assert tracker.status == "failing"
+        assert issue.retry_behavior == fault["retry_behavior"]
 
 
 def test_healthy_trackers_are_healthy(diagnosis: pk.Diagnosis) -> None:
