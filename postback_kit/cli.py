@@ -155,6 +155,80 @@ _REGISTRY.append(_register_fetch)
 _REGISTRY.append(_register_audit)
 
 
+def _diagnosis_of(path: str, tracker: str | None = None) -> object:
+    """A diagnosis JSON file as it is, or an export (file, folder, glob) diagnosed now."""
+    from pathlib import Path
+
+    if path.endswith(".json") and Path(path).is_file():
+        import json
+
+        try:
+            data = json.loads(Path(path).read_text("utf-8"))
+        except ValueError:
+            data = None
+        if isinstance(data, dict) and "trackers" in data:
+            return data
+    from .diagnose import diagnose
+    from .load import load
+
+    return diagnose(load(path), tracker=tracker)
+
+
+def _cmd_compare(args: argparse.Namespace) -> int:
+    from .compare import compare
+
+    result = compare(_diagnosis_of(args.old, args.tracker), _diagnosis_of(args.new, args.tracker))
+    if args.format == "json":
+        import json
+
+        print(json.dumps(result.to_dict(), ensure_ascii=False, indent=2))
+    else:
+        print(result)
+    return 0
+
+
+def _cmd_check(args: argparse.Namespace) -> int:
+    from .compare import check
+
+    current = [_diagnosis_of(p, args.tracker) for p in args.paths]
+    if len(current) != 1:
+        from .diagnose import diagnose
+        from .load import load
+
+        current = [diagnose(load(args.paths), tracker=args.tracker)]
+    baseline = _diagnosis_of(args.baseline, args.tracker) if args.baseline else None
+    result = check(
+        current[0], fail_on=args.fail_on, baseline=baseline, min_undelivered=args.min_undelivered
+    )
+    print(result)
+    return result.exit_code
+
+
+def _register_rerun(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser("compare", help="issues new, still open or resolved between two exports")
+    p.add_argument("old", help="older export (file, folder, glob) or diagnosis JSON")
+    p.add_argument("new", help="newer export or diagnosis JSON")
+    p.add_argument("--tracker", help="only this tracker")
+    p.add_argument("--format", choices=("text", "json"), default="text")
+    p.set_defaults(handler=_cmd_compare)
+
+    p = sub.add_parser("check", help="exit 1 when issues exceed thresholds (for schedulers)")
+    p.add_argument("paths", nargs="+", help="the fresh export (or its diagnosis JSON)")
+    p.add_argument("--fail-on", choices=("new", "any"), default="any")
+    p.add_argument("--baseline", help="previous export or diagnosis JSON (for --fail-on new)")
+    p.add_argument(
+        "--min-undelivered",
+        type=int,
+        default=1,
+        help="ignore issues that lost fewer postbacks (default 1)",
+    )
+    p.add_argument("--tracker", help="only this tracker")
+    p.set_defaults(handler=_cmd_check)
+
+
+_REGISTRY.append(_register_rerun)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)

@@ -72,3 +72,25 @@ def test_check_any_and_new() -> None:
 
 def test_cured_transient_issues_do_not_fail_the_check() -> None:
     assert check(diag(issue("2", "partner_error", "<html> 502", 30, 0))).ok
+
+
+def test_cli_compare_and_check(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from postback_kit.cli import main
+
+    (tmp_path / "old.json").write_text(json.dumps(OLD))
+    (tmp_path / "new.json").write_text(json.dumps(NEW))
+    assert main(["compare", str(tmp_path / "old.json"), str(tmp_path / "new.json")]) == 0
+    assert "1 new, 1 still open, 1 resolved" in capsys.readouterr().out
+    assert main(["check", str(tmp_path / "new.json")]) == 1
+    assert "FAIL" in capsys.readouterr().out
+    args = ["check", str(tmp_path / "new.json"), "--fail-on", "new", "--baseline"]
+    assert main([*args, str(tmp_path / "new.json")]) == 0
+    assert main(["check", str(tmp_path / "new.json"), "--fail-on", "new"]) == 2
+
+
+def test_cli_check_on_a_real_export(capsys: pytest.CaptureFixture[str]) -> None:
+    from postback_kit.cli import main
+
+    sample = Path(__file__).resolve().parent.parent / "data" / "samples" / "csv"
+    assert main(["check", str(sample), "--tracker", "12345678901234567890"]) == 1
+    assert "malformed clickId" in capsys.readouterr().out
