@@ -6,6 +6,7 @@
 
 from .errors import (
     ApiError,
+    ChartDataError,
     ConfigError,
     ExportReadError,
     LoadWarning,
@@ -21,6 +22,7 @@ __all__ = [
     "FIELDS",
     "PII_FIELDS",
     "ApiError",
+    "ChartDataError",
     "ConfigError",
     "ExportReadError",
     "Field",

@@ -70,6 +70,8 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if here in Path(str(item.fspath)).parents:
             item.add_marker(pytest.mark.browser)
+            # A page that never answers must fail the test, not hang the suite.
+            item.add_marker(pytest.mark.timeout(300))
 
 
 # --------------------------------------------------------------------------- the browser
