@@ -9,6 +9,7 @@ export UV_PYTHON_DOWNLOADS := never
 export PYTHONDONTWRITEBYTECODE := 1
 
 .PHONY: setup lab test check bench browser clean sample
+.PHONY: setup lab test check bench browser clean strip
 
 setup: $(STAMP)
 
@@ -25,12 +26,18 @@ browser:
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && $$SUDO DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
+# JupyterLab 4 reads default-setting overrides from <prefix>/share/jupyter/lab/settings/.
+# It serves notebooks/ (kernels run there) and opens the triage notebook once it exists.
+LAB_OPEN ?= 01_triage.ipynb
 lab: setup
 	@mkdir -p $(VENV)/share/jupyter/lab/settings
 	@cp scripts/lab-overrides.json $(VENV)/share/jupyter/lab/settings/overrides.json
 	POSTBACK_KIT_SAMPLE=$(SAMPLE) $(VENV)/bin/jupyter lab --ServerApp.ip=127.0.0.1 --ServerApp.port=$(PORT) \
 	  $$( [ "$$(id -u)" = 0 ] && echo --allow-root ) \
 	  $$( [ -f notebooks/01_triage.ipynb ] && echo notebooks/01_triage.ipynb || echo notebooks )
+	cd notebooks && POSTBACK_KIT_SAMPLE=$(abspath $(SAMPLE)) $(abspath $(VENV))/bin/jupyter lab \
+	  --ServerApp.ip=127.0.0.1 --ServerApp.port=$(PORT) --ServerApp.root_dir=. \
+	  $$( [ "$$(id -u)" = 0 ] && echo --allow-root ) $$( [ -f $(LAB_OPEN) ] && echo $(LAB_OPEN) )
 
 test: setup browser
 	$(PY) -m pytest -q
@@ -43,6 +50,9 @@ check: setup
 # The committed sample export (data/samples/README.md says what is planted in it).
 sample: setup
 	$(VENV)/bin/postback-kit sample --out $(SAMPLE) --attempts 24000 --seed 7 --gzip
+# Notebooks are committed without outputs (a test checks it).
+strip: setup
+	$(PY) scripts/strip_notebooks.py
 
 bench: setup
 	$(PY) scripts/bench.py

@@ -36,6 +36,7 @@ from .deliveries import (
 from .diagnose import Diagnosis, Issue, TrackerDiagnosis, diagnose, triage
 from .errors import (
     ApiError,
+    ChartDataError,
     ConfigError,
     ExportReadError,
     LoadWarning,
@@ -63,6 +64,7 @@ __all__ = [
     "AuditResult",
     "CheckResult",
     "Comparison",
+    "ChartDataError",
     "ConfigError",
     "Diagnosis",
     "Explanation",

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 __all__ = [
     "ApiError",
+    "ChartDataError",
     "ConfigError",
     "ExportReadError",
     "LoadWarning",
@@ -61,6 +62,10 @@ class MissingColumnsError(PostbackKitError, KeyError):
 
 class ConfigError(PostbackKitError, ValueError):
     """A rules file, a partner configuration or an argument is not valid."""
+
+
+class ChartDataError(PostbackKitError, ValueError):
+    """A chart cannot be rendered offline: too many rows, or data that is not inline."""
 
 
 class ApiError(PostbackKitError):

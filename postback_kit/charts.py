@@ -1,0 +1,369 @@
+"""Interactive altair charts that draw offline: in live JupyterLab and in exported HTML.
+
+Why not altair's own renderers (measured on JupyterLab 4.6.6, nbconvert 7.17, altair 6.3):
+
+- the default renderer loads vega from a CDN, so charts are blank with no network;
+- JupyterLab 4.6 does not render the Vega-Lite 6 mimetype, nbconvert HTML renders no vega mimetype;
+- ``save(inline=True)`` HTML is self-contained, but a page with two such charts draws only one.
+
+So every chart becomes its own small HTML document shown in a sandboxed ``<iframe srcdoc>``:
+the document inlines the vega + vega-lite + vega-embed bundle that ``vl-convert-python``
+ships (gzip + base64: about 400 KB per chart instead of 1 MB as escaped text; the browser
+inflates it with ``DecompressionStream``) and the chart's spec. Each chart is isolated (any number
+per page), nothing is fetched (a Content-Security-Policy inside the frame forbids it), tooltips
+work, and the frame's scripts cannot reach the notebook (``sandbox`` without
+``allow-same-origin``). A tiny script next to the frame resizes it to the drawn chart.
+
+Chart data may hold untrusted text (partner response bodies). It is written as JSON inside a
+``<script type="application/json">`` with ``<``, ``>``, ``&``, U+2028 and U+2029 escaped, and
+the whole document is escaped once more as the ``srcdoc`` attribute; vega-embed's tooltip
+escapes HTML. Such text always shows as text.
+
+>>> import altair as alt, polars as pl
+>>> from postback_kit import charts
+>>> counts = pl.DataFrame({"code": ["400", "502"], "attempts": [12, 3]})
+>>> chart = alt.Chart(counts).mark_bar().encode(x="code:N", y="attempts:Q", tooltip=["attempts"])
+>>> charts.show(chart)                      # doctest: +SKIP   (in a notebook)
+>>> html = charts.to_html(chart)            # an <iframe> fragment for any HTML page
+
+Charts take aggregated frames: altair refuses more than 5000 rows and so does this module
+(:class:`~postback_kit.errors.ChartDataError`); aggregate with polars first.
+"""
+
+from __future__ import annotations
+
+import base64
+import functools
+import gzip
+import html
+import importlib.metadata
+import json
+import math
+import os
+import uuid
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+import altair as alt
+import vl_convert as vlc
+
+from .errors import ChartDataError
+
+__all__ = ["MAX_ROWS", "ChartDisplay", "save_html", "show", "to_html"]
+
+MAX_ROWS = 5000
+"""Most data rows a chart may embed (altair's own default limit). Aggregate before charting."""
+
+Renderer = Literal["svg", "canvas"]
+ChartLike = alt.TopLevelMixin | Mapping[str, Any]
+
+# Frame content may not fetch anything: scripts and styles are inline, images are data: URIs.
+_FRAME_CSP = (
+    "default-src 'none'; script-src 'unsafe-inline' 'unsafe-eval'; style-src 'unsafe-inline'; "
+    "img-src data: blob:; font-src data:; base-uri 'none'; form-action 'none'"
+)
+
+# Runs inside the frame: inflate the library, draw, tell the parent the drawn size.
+_BOOT_JS = """
+(async function () {
+  var body = document.body, vis = document.getElementById("pbk-vis");
+  function post() {
+    var r = vis.getBoundingClientRect();
+    parent.postMessage({pbkChart: body.dataset.pbkChart,
+      width: Math.ceil(r.width), height: Math.ceil(r.height)}, "*");
+  }
+  try {
+    var b64 = document.getElementById("pbk-lib").textContent.trim();
+    var bytes = Uint8Array.from(atob(b64), function (c) { return c.charCodeAt(0); });
+    var inflated = new Blob([bytes]).stream().pipeThrough(new DecompressionStream("gzip"));
+    (0, eval)(await new Response(inflated).text());
+    var spec = JSON.parse(document.getElementById("pbk-spec").textContent);
+    var opts = JSON.parse(document.getElementById("pbk-opts").textContent);
+    var result = await vegaEmbed(vis, spec, opts);
+    window.pbkView = result.view;
+    body.dataset.pbkState = "rendered";
+    post();
+    new ResizeObserver(post).observe(vis);
+  } catch (err) {
+    body.dataset.pbkState = "error";
+    var pre = document.createElement("pre");
+    pre.className = "pbk-error";
+    pre.textContent = "The chart could not be drawn: " + (err && err.message || err);
+    vis.replaceChildren(pre);
+    console.error(err);
+    post();
+  }
+})();
+"""
+
+# Runs in the page next to the frame (JupyterLab runs it for trusted outputs, exported HTML
+# always): size the frame to the chart it reports. Without it the frame keeps its estimate.
+_RESIZE_JS = """
+(function (script) {
+  var frame = script && script.previousElementSibling;
+  if (!frame || frame.tagName !== "IFRAME") return;
+  function onMessage(event) {
+    var d = event.data;
+    if (event.source !== frame.contentWindow || !d || d.pbkChart !== frame.dataset.pbkChart) {
+      if (frame.dataset.pbkSized && !frame.isConnected) {
+        window.removeEventListener("message", onMessage);
+      }
+      return;
+    }
+    var w = Number(d.width), h = Number(d.height);
+    if (w > 0 && w < 20000 && !frame.dataset.pbkFluid) frame.style.minWidth = w + "px";
+    if (h > 0 && h < 20000) frame.style.height = h + "px";
+    frame.dataset.pbkSized = "1";
+  }
+  window.addEventListener("message", onMessage);
+})(document.currentScript);
+"""
+
+_FRAME_CSS = (
+    "html,body{margin:0;padding:0;background:transparent}"
+    "body{font-family:system-ui,sans-serif;font-size:12px}"
+    ".pbk-error{color:#b00020;white-space:pre-wrap;font:12px monospace;margin:4px}"
+    "#vg-tooltip-element{pointer-events:none}"
+    "body.pbk-fluid #pbk-vis{display:block;width:100%;box-sizing:border-box}"
+)
+
+# JSON inside <script>: nothing may close the element, open a comment or break a JS line.
+_SCRIPT_JSON_ESCAPES = {
+    ord("<"): "\\u003c",
+    ord(">"): "\\u003e",
+    ord("&"): "\\u0026",
+    0x2028: "\\u2028",
+    0x2029: "\\u2029",
+}
+
+
+def script_json(value: Any) -> str:
+    """JSON text that is safe inside an HTML ``<script>`` element.
+
+    >>> script_json({"body": "</script><script>alert(1)</script>"})
+    '{"body":"\\\\u003c/script\\\\u003e\\\\u003cscript\\\\u003ealert(1)\\\\u003c/script\\\\u003e"}'
+    """
+    text = json.dumps(value, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+    return text.translate(_SCRIPT_JSON_ESCAPES)
+
+
+def _finite(value: Any) -> Any:
+    """The spec with NaN and infinities replaced by null (JSON has neither)."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, Mapping):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(v) for v in value]
+    return value
+
+
+def _check_inline(spec: Any, where: str = "spec") -> None:
+    """Refuse data loaded from a URL or a file: it cannot be fetched offline."""
+    if isinstance(spec, Mapping):
+        data = spec.get("data")
+        if isinstance(data, Mapping) and "url" in data:
+            raise ChartDataError(
+                "The chart loads its data from a URL or file, which an offline chart cannot fetch.",
+                found=f"data.url = {str(data['url'])[:80]!r} in {where}",
+                hint="pass a (small, aggregated) polars frame to alt.Chart instead, and keep "
+                "alt.data_transformers at 'default'.",
+            )
+        for key, value in spec.items():
+            _check_inline(value, f"{where}.{key}")
+    elif isinstance(spec, list):
+        for i, value in enumerate(spec):
+            _check_inline(value, f"{where}[{i}]")
+
+
+def _rows(spec: Mapping[str, Any]) -> int:
+    """Largest number of rows among the inline data sets of a spec."""
+    sizes = [len(v) for v in (spec.get("datasets") or {}).values() if isinstance(v, list)]
+    return max(sizes, default=0)
+
+
+def chart_spec(chart: ChartLike) -> dict[str, Any]:
+    """The chart as a Vega-Lite dict with inline, finite data, or a :class:`ChartDataError`."""
+    if isinstance(chart, alt.TopLevelMixin):
+        try:
+            spec: dict[str, Any] = chart.to_dict()
+        except alt.MaxRowsError as exc:
+            raise ChartDataError(
+                "The chart's data has too many rows to embed in a notebook or HTML page.",
+                found=str(exc).splitlines()[0],
+                hint="charts take aggregated frames: group_by(...).agg(pl.len()) or bucket by "
+                "time with polars first (a few hundred rows is plenty).",
+            ) from exc
+    elif isinstance(chart, Mapping):
+        spec = dict(chart)
+    else:
+        raise TypeError(f"expected an altair chart or a Vega-Lite dict, got {type(chart).__name__}")
+    _check_inline(spec)
+    if (rows := _rows(spec)) > MAX_ROWS:
+        raise ChartDataError(
+            "The chart's data has too many rows to embed in a notebook or HTML page.",
+            found=f"{rows} rows (at most {MAX_ROWS})",
+            hint="aggregate with polars before charting.",
+        )
+    finite: dict[str, Any] = _finite(spec)
+    return finite
+
+
+# The bundle's entry point: vega-embed (which carries vega and vega-lite) as a global.
+_BUNDLE_SNIPPET = "window.vegaEmbed = vegaEmbed;"
+
+
+@functools.cache
+def _library_b64() -> str:
+    """The vega + vega-lite + vega-embed bundle, gzipped and base64-encoded (cached on disk)."""
+    version = importlib.metadata.version("vl-convert-python")
+    cached: Path | None = None
+    try:
+        from .cache import cache_dir
+
+        root = cache_dir(True)
+        if root is not None:
+            cached = root / f"vega-embed-{vlc.get_vega_embed_version()}-vlc-{version}.js.gz"
+    except OSError:
+        cached = None
+    data = b""
+    if cached is not None and cached.is_file():
+        data = cached.read_bytes()
+    if not data.startswith(b"\x1f\x8b"):
+        data = gzip.compress(vlc.javascript_bundle(_BUNDLE_SNIPPET).encode("utf-8"), 9, mtime=0)
+        if cached is not None:
+            tmp = cached.with_name(f"{cached.name}.{os.getpid()}.tmp")
+            try:
+                tmp.write_bytes(data)
+                os.replace(tmp, cached)
+            except OSError:
+                tmp.unlink(missing_ok=True)
+    return base64.b64encode(data).decode("ascii")
+
+
+def _title(spec: Mapping[str, Any]) -> str:
+    title = spec.get("title")
+    if isinstance(title, Mapping):
+        title = title.get("text")
+    if isinstance(title, list):
+        title = " ".join(str(t) for t in title)
+    return str(title) if title else "chart"
+
+
+def _estimate(spec: Mapping[str, Any]) -> tuple[int, int]:
+    """A first size for the frame (replaced by the drawn size as soon as the chart is drawn)."""
+    width, height = spec.get("width"), spec.get("height")
+    w = width if isinstance(width, int | float) else 300
+    h = height if isinstance(height, int | float) else 300
+    return int(w) + 160, int(h) + 100
+
+
+def frame_document(spec: Mapping[str, Any], *, chart_id: str, renderer: Renderer = "svg") -> str:
+    """The self-contained HTML document drawing one Vega-Lite spec (the frame's ``srcdoc``)."""
+    title = _title(spec)
+    options = {
+        "renderer": renderer,
+        "actions": {"export": True, "source": False, "compiled": False, "editor": False},
+        "downloadFileName": "".join(c if c.isalnum() else "_" for c in title)[:60] or "chart",
+    }
+    return (
+        "<!DOCTYPE html><html><head><meta charset='utf-8'>"
+        f'<meta http-equiv="Content-Security-Policy" content="{_FRAME_CSP}">'
+        f"<title>{html.escape(title)}</title><style>{_FRAME_CSS}</style></head>"
+        f'<body class="{"pbk-fluid" if spec.get("width") == "container" else ""}"'
+        f' data-pbk-chart="{chart_id}" data-pbk-state="loading">'
+        '<div id="pbk-vis"></div><noscript>This chart needs JavaScript.</noscript>'
+        f'<script type="application/json" id="pbk-spec">{script_json(spec)}</script>'
+        f'<script type="application/json" id="pbk-opts">{script_json(options)}</script>'
+        f'<script type="application/octet-stream" id="pbk-lib">{_library_b64()}</script>'
+        f"<script>{_BOOT_JS}</script></body></html>"
+    )
+
+
+def _fragment(spec: Mapping[str, Any], renderer: Renderer) -> str:
+    chart_id = f"pbk-{uuid.uuid4().hex}"
+    # The frame spans the output's width so that tooltips have room; its minimum width and its
+    # height follow the drawn chart (a chart wider than the page scrolls, it is never squeezed).
+    fluid = spec.get("width") == "container"
+    width, height = _estimate(spec)
+    style = f"border:0;display:block;width:100%;height:{height}px" + (
+        "" if fluid else f";min-width:{width}px"
+    )
+    srcdoc = html.escape(frame_document(spec, chart_id=chart_id, renderer=renderer), quote=True)
+    fluid_attr = ' data-pbk-fluid="1"' if fluid else ""
+    return (
+        '<div class="pbk-chart">'
+        f'<iframe class="pbk-chart-frame" data-pbk-chart="{chart_id}"'
+        f"{fluid_attr}"
+        f' title="{html.escape(_title(spec), quote=True)}"'
+        f' sandbox="allow-scripts allow-downloads" style="{style}"'
+        f' srcdoc="{srcdoc}"></iframe>'
+        f"<script>{_RESIZE_JS}</script></div>"
+    )
+
+
+class ChartDisplay:
+    """An altair chart that displays interactively offline (notebook and exported HTML).
+
+    The spec is checked when the object is made, so a chart with too much data fails in the
+    cell that built it. ``display(ChartDisplay(chart))`` or :func:`show` puts it in a notebook;
+    ``str(...)``/:meth:`to_html` gives the HTML fragment.
+    """
+
+    def __init__(self, chart: ChartLike, *, renderer: Renderer = "svg") -> None:
+        self.spec = chart_spec(chart)
+        self.renderer: Renderer = renderer
+        self._html: str | None = None
+
+    @property
+    def title(self) -> str:
+        """The chart's title, or ``"chart"``."""
+        return _title(self.spec)
+
+    def to_html(self) -> str:
+        """The ``<iframe>`` fragment that draws the chart (self-contained, fetches nothing)."""
+        if self._html is None:
+            self._html = _fragment(self.spec, self.renderer)
+        return self._html
+
+    def _repr_html_(self) -> str:
+        return self.to_html()
+
+    def _repr_mimebundle_(
+        self, include: Iterable[str] | None = None, exclude: Iterable[str] | None = None
+    ) -> dict[str, str]:
+        return {"text/html": self.to_html(), "text/plain": f"<chart: {self.title}>"}
+
+    def __str__(self) -> str:
+        return self.to_html()
+
+    def __repr__(self) -> str:
+        return f"ChartDisplay({self.title!r})"
+
+
+def to_html(chart: ChartLike, *, renderer: Renderer = "svg") -> str:
+    """The HTML fragment that draws ``chart`` interactively with no network access."""
+    return ChartDisplay(chart, renderer=renderer).to_html()
+
+
+def show(chart: ChartLike, *, renderer: Renderer = "svg") -> None:
+    """Display ``chart`` in the notebook (interactive, offline, any number per notebook)."""
+    from IPython.display import display
+
+    display(ChartDisplay(chart, renderer=renderer))
+
+
+def save_html(path: str | os.PathLike[str], *charts: ChartLike, title: str = "Charts") -> Path:
+    """Write a self-contained HTML page showing ``charts`` one below the other; returns the path."""
+    body = "\n".join(f"<section>{to_html(c)}</section>" for c in charts)
+    page = (
+        "<!DOCTYPE html><html><head><meta charset='utf-8'>"
+        f"<title>{html.escape(title)}</title>"
+        "<style>body{font-family:system-ui,sans-serif;margin:16px}"
+        "section{margin:0 0 16px}</style></head>"
+        f"<body><h1>{html.escape(title)}</h1>\n{body}\n</body></html>"
+    )
+    out = Path(path)
+    out.write_text(page, encoding="utf-8")
+    return out
