@@ -8,8 +8,7 @@ PORT  ?= 8888
 export UV_PYTHON_DOWNLOADS := never
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: setup lab test check bench browser clean sample
-.PHONY: setup lab test check bench browser clean strip
+.PHONY: setup lab test check bench browser clean sample strip
 
 setup: $(STAMP)
 
