@@ -31,9 +31,6 @@ LAB_OPEN ?= 01_triage.ipynb
 lab: setup
 	@mkdir -p $(VENV)/share/jupyter/lab/settings
 	@cp scripts/lab-overrides.json $(VENV)/share/jupyter/lab/settings/overrides.json
-	POSTBACK_KIT_SAMPLE=$(SAMPLE) $(VENV)/bin/jupyter lab --ServerApp.ip=127.0.0.1 --ServerApp.port=$(PORT) \
-	  $$( [ "$$(id -u)" = 0 ] && echo --allow-root ) \
-	  $$( [ -f notebooks/01_triage.ipynb ] && echo notebooks/01_triage.ipynb || echo notebooks )
 	cd notebooks && POSTBACK_KIT_SAMPLE=$(abspath $(SAMPLE)) $(abspath $(VENV))/bin/jupyter lab \
 	  --ServerApp.ip=127.0.0.1 --ServerApp.port=$(PORT) --ServerApp.root_dir=. \
 	  $$( [ "$$(id -u)" = 0 ] && echo --allow-root ) $$( [ -f $(LAB_OPEN) ] && echo $(LAB_OPEN) )
