@@ -25,7 +25,7 @@ from typing import Any
 
 import polars as pl
 
-from .classify import OUTCOMES, classify
+from .classify import FAILING_OUTCOMES, classify
 from .deliveries import deliveries as build_deliveries
 from .deliveries import retry_behavior, with_delivery_id
 from .knowledge import Hypothesis, KnowledgeBase
@@ -39,7 +39,7 @@ __all__ = ["Diagnosis", "Issue", "TrackerDiagnosis", "diagnose", "triage"]
 REQUIRED = ("tracking_id", "response_code", "attempt_timestamp")
 """Columns without which there is nothing to diagnose."""
 
-FAILURE_OUTCOMES = tuple(o for o in OUTCOMES if o not in ("success", "false_failure"))
+FAILURE_OUTCOMES = FAILING_OUTCOMES
 ISSUE_OUTCOMES = (*FAILURE_OUTCOMES, "false_failure")
 
 _NO_ANSWER = "no_answer"
