@@ -50,7 +50,7 @@ import vl_convert as vlc
 
 from .errors import ChartDataError
 
-__all__ = ["MAX_ROWS", "ChartDisplay", "save_html", "show", "to_html"]
+__all__ = ["MAX_ROWS", "ChartDisplay", "error_timeline", "save_html", "show", "to_html"]
 
 MAX_ROWS = 5000
 """Most data rows a chart may embed (altair's own default limit). Aggregate before charting."""
@@ -367,3 +367,96 @@ def save_html(path: str | os.PathLike[str], *charts: ChartLike, title: str = "Ch
     out = Path(path)
     out.write_text(page, encoding="utf-8")
     return out
+
+
+# --- Chart builders: aggregated frames in, alt.Chart out ------------------------------------
+
+_EVERY_WORDS = {"m": "minute", "h": "hour", "d": "day", "w": "week"}
+
+
+def _per(every: str) -> str:
+    """``"15m"`` → ``"15 minutes"``, ``"1h"`` → ``"hour"`` (for axis titles)."""
+    number, unit = every[:-1], _EVERY_WORDS.get(every[-1:], every[-1:])
+    return unit if number in ("", "1") else f"{number} {unit}s"
+
+
+def error_timeline(
+    counts: Any,
+    *,
+    every: str,
+    title: str = "Failed attempts over time",
+    started_at: Any = None,
+    ended_at: Any = None,
+    width: int | Literal["container"] = 640,
+    height: int = 240,
+) -> alt.LayerChart:
+    """Error frequency over ``attempt_timestamp``: failures stacked by series, traffic for scale.
+
+    ``counts`` is :func:`postback_kit.timeline.series_counts` output. Failing series are stacked
+    bars coloured by series; all attempts of the bucket (delivered included) are a grey area
+    behind them on the same axis, so a failure's share of traffic reads off the chart. The
+    issue's onset and end (``started_at``/``ended_at``, from its pattern) are marked by rules.
+    Times are shown in UTC. Tooltips give the bucket, the series, the count and an example body.
+    """
+    import polars as pl
+
+    frame = counts if isinstance(counts, pl.DataFrame) else pl.DataFrame(counts)
+    per = _per(every)
+    x = alt.X(
+        "bucket:T",
+        title="attempt_timestamp (UTC)",
+        scale=alt.Scale(type="utc"),
+        axis=alt.Axis(format="%d %b %H:%M"),
+    )
+    totals = frame.group_by("bucket").agg(pl.col("count").sum().alias("attempts")).sort("bucket")
+    traffic = (
+        alt.Chart(totals)
+        .mark_area(color="#d9d9d9", opacity=0.7, interpolate="step-after")
+        .encode(
+            x=x,
+            y=alt.Y("attempts:Q", title=f"attempts per {per}"),
+            tooltip=[
+                alt.Tooltip("bucket:T", title="bucket start (UTC)", format="%Y-%m-%d %H:%M"),
+                alt.Tooltip("attempts:Q", title="all attempts", format=","),
+            ],
+        )
+    )
+    failing = frame.filter(pl.col("failing") & (pl.col("count") > 0))
+    bars = (
+        alt.Chart(failing)
+        .mark_bar()
+        .encode(
+            x=x,
+            y=alt.Y("sum(count):Q", title=f"attempts per {per}", stack="zero"),
+            color=alt.Color(
+                "series:N",
+                title="failure",
+                legend=alt.Legend(orient="bottom", columns=1, labelLimit=600),
+            ),
+            tooltip=[
+                alt.Tooltip("bucket:T", title="bucket start (UTC)", format="%Y-%m-%d %H:%M"),
+                alt.Tooltip("series:N", title="failure"),
+                alt.Tooltip("sum(count):Q", title="failed attempts", format=","),
+                alt.Tooltip("example:N", title="example body"),
+            ],
+        )
+    )
+    layers: list[Any] = [traffic, bars]
+    marks = [(name, when) for name, when in (("onset", started_at), ("end", ended_at)) if when]
+    if marks:
+        rules = pl.DataFrame(
+            {"mark": [m for m, _ in marks], "bucket": [w for _, w in marks]}
+        ).with_columns(pl.col("bucket").cast(pl.Datetime("us", "UTC")))
+        rule = alt.Chart(rules).encode(x=x)
+        layers += [
+            rule.mark_rule(color="black", strokeDash=[4, 3]).encode(
+                tooltip=[
+                    alt.Tooltip("mark:N", title="pattern"),
+                    alt.Tooltip("bucket:T", title="at (UTC)", format="%Y-%m-%d %H:%M"),
+                ]
+            ),
+            rule.mark_text(align="left", dx=3, dy=-4, baseline="bottom").encode(
+                text="mark:N", y=alt.value(0)
+            ),
+        ]
+    return alt.layer(*layers).properties(title=title, width=width, height=height)

@@ -32,6 +32,7 @@ __all__ = [
     "bucket_counts",
     "choose_bucket",
     "classify_pattern",
+    "series_counts",
 ]
 
 BUCKETS: tuple[tuple[str, timedelta], ...] = (
@@ -312,3 +313,44 @@ def _offset(t: datetime, every: str) -> datetime:
     out = pl.Series([t], dtype=_DT).dt.offset_by(every).item()
     assert isinstance(out, datetime)
     return out
+
+
+def series_counts(
+    frame: pl.LazyFrame | pl.DataFrame,
+    every: str,
+    *,
+    by: str = "outcome",
+    start: datetime | None = None,
+    end: datetime | None = None,
+) -> pl.DataFrame:
+    """Attempts per bucket and series, the data of the error-frequency chart.
+
+    ``frame`` is classified attempts (``outcome``, ``failure``, ``signature``, ``response_body``).
+    A failing attempt's series is its ``by`` value (``"outcome"`` or ``"signature"``); every
+    attempt that delivered counts in the series ``"delivered"``. Columns: ``bucket``, ``series``
+    (String), ``failing`` (Boolean), ``count`` (Int64, 0 for empty buckets), ``example`` (one
+    real response body of the series, for tooltips).
+
+    >>> counts = series_counts(diagnosis.attempts, "1h", by="signature")   # doctest: +SKIP
+    """
+    lf = frame.lazy()
+    require_columns(lf, [_TS, "failure", by, "response_body"], needed_for="series_counts")
+    series = (
+        pl.when(pl.col("failure"))
+        .then(pl.col(by).cast(pl.String).fill_null("(none)"))
+        .otherwise(pl.lit("delivered"))
+        .alias("series")
+    )
+    lf = lf.with_columns(series)
+    counts = bucket_counts(lf, every, ["series"], start=start, end=end)
+    info = (
+        lf.group_by("series")
+        .agg(
+            pl.col("failure").first().alias("failing"),
+            pl.col("response_body").drop_nulls().first().alias("example"),
+        )
+        .collect()
+    )
+    return counts.join(info, on="series", how="left").select(
+        "bucket", "series", "failing", "count", "example"
+    )
