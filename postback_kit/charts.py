@@ -389,7 +389,7 @@ def error_timeline(
     ended_at: Any = None,
     width: int | Literal["container"] = 640,
     height: int = 240,
-) -> alt.LayerChart:
+) -> alt.LayerChart | alt.FacetChart:
     """Error frequency over ``attempt_timestamp``: failures stacked by series, traffic for scale.
 
     ``counts`` is :func:`postback_kit.timeline.series_counts` output. Failing series are stacked
