@@ -64,28 +64,21 @@ _FRAME_CSP = (
     "img-src data: blob:; font-src data:; base-uri 'none'; form-action 'none'"
 )
 
-# Runs inside the frame: inflate the library, draw, tell the parent the drawn size.
+# Runs inside the frame: inflate the library once, draw the inline spec (if any), tell the parent
+# the drawn size. A live frame (see ``ui.ChartView``) then redraws each spec its parent posts,
+# without loading the library again: that is what keeps a picker's redraw fast.
 _BOOT_JS = """
 (async function () {
   var body = document.body, vis = document.getElementById("pbk-vis");
-  function post() {
-    var r = vis.getBoundingClientRect();
-    parent.postMessage({pbkChart: body.dataset.pbkChart,
-      width: Math.ceil(r.width), height: Math.ceil(r.height)}, "*");
+  var specEl = document.getElementById("pbk-spec"), opts = {}, view = null;
+  var latest = null, drawing = false;
+  function post(extra) {
+    var r = vis.getBoundingClientRect(), msg = {pbkChart: body.dataset.pbkChart,
+      width: Math.ceil(r.width), height: Math.ceil(r.height)};
+    for (var k in extra || {}) msg[k] = extra[k];
+    parent.postMessage(msg, "*");
   }
-  try {
-    var b64 = document.getElementById("pbk-lib").textContent.trim();
-    var bytes = Uint8Array.from(atob(b64), function (c) { return c.charCodeAt(0); });
-    var inflated = new Blob([bytes]).stream().pipeThrough(new DecompressionStream("gzip"));
-    (0, eval)(await new Response(inflated).text());
-    var spec = JSON.parse(document.getElementById("pbk-spec").textContent);
-    var opts = JSON.parse(document.getElementById("pbk-opts").textContent);
-    var result = await vegaEmbed(vis, spec, opts);
-    window.pbkView = result.view;
-    body.dataset.pbkState = "rendered";
-    post();
-    new ResizeObserver(post).observe(vis);
-  } catch (err) {
+  function fail(err) {
     body.dataset.pbkState = "error";
     var pre = document.createElement("pre");
     pre.className = "pbk-error";
@@ -93,6 +86,48 @@ _BOOT_JS = """
     vis.replaceChildren(pre);
     console.error(err);
     post();
+  }
+  async function drawLatest() {
+    drawing = true;
+    while (latest) {
+      var spec = latest;
+      latest = null;
+      body.dataset.pbkState = "drawing";
+      if (view) view.finalize();
+      var result = await vegaEmbed(vis, spec, opts);
+      view = window.pbkView = result.view;
+      body.dataset.pbkDraws = String(Number(body.dataset.pbkDraws || 0) + 1);
+    }
+    drawing = false;
+    body.dataset.pbkState = "rendered";
+    post();
+  }
+  function draw(spec) {
+    latest = spec;
+    if (!drawing) return drawLatest().catch(function (err) { drawing = false; fail(err); });
+  }
+  try {
+    var b64 = document.getElementById("pbk-lib").textContent.trim();
+    var bytes = Uint8Array.from(atob(b64), function (c) { return c.charCodeAt(0); });
+    var inflated = new Blob([bytes]).stream().pipeThrough(new DecompressionStream("gzip"));
+    (0, eval)(await new Response(inflated).text());
+    opts = JSON.parse(document.getElementById("pbk-opts").textContent);
+    var spec = JSON.parse(specEl.textContent);
+    window.addEventListener("message", function (event) {
+      var d = event.data;
+      if (event.source !== parent || !d || !d.pbkSpec) return;
+      specEl.textContent = JSON.stringify(d.pbkSpec);
+      var t = d.pbkSpec.title;
+      t = t && typeof t === "object" && !Array.isArray(t) ? t.text : t;
+      document.title = Array.isArray(t) ? t.join(" ") : String(t || "chart");
+      draw(d.pbkSpec);
+    });
+    if (spec && Object.keys(spec).length) await draw(spec);
+    else body.dataset.pbkState = "ready";
+    post({pbkReady: true});
+    new ResizeObserver(function () { post(); }).observe(vis);
+  } catch (err) {
+    fail(err);
   }
 })();
 """
@@ -257,6 +292,11 @@ def _estimate(spec: Mapping[str, Any]) -> tuple[int, int]:
     w = width if isinstance(width, int | float) else 300
     h = height if isinstance(height, int | float) else 300
     return int(w) + 160, int(h) + 100
+
+
+def frame_height(spec: Mapping[str, Any]) -> int:
+    """A first height in pixels for a frame drawing ``spec`` (until the drawn size is known)."""
+    return _estimate(spec)[1]
 
 
 def frame_document(spec: Mapping[str, Any], *, chart_id: str, renderer: Renderer = "svg") -> str:

@@ -150,6 +150,12 @@ def _expand_model(model_id: str, state: Mapping[str, Any], depth: int) -> list[A
             ref = str(child)
             out.extend(_expand_model(ref.removeprefix("IPY_MODEL_"), state, depth + 1))
         return out
+    if name == "AnyModel" and props.get("pbk_chart_view"):
+        # ui.ChartView: the last chart it drew, as the same offline frame charts.show makes.
+        from .charts import to_html
+
+        spec = props.get("spec")
+        return [_html_output(to_html(spec))] if isinstance(spec, Mapping) and spec else []
     if name in {"HTMLModel", "HTMLMathModel"}:
         # The widget's value is HTML its author wrote (and escaped) for the live notebook.
         return [_html_output(f'<div class="pbk-widget-static">{props.get("value", "")}</div>')]

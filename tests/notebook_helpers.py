@@ -90,6 +90,11 @@ def chart_specs(source: NotebookNode | str) -> list[dict[str, Any]]:
     for text in texts:
         for srcdoc in _SRCDOC.findall(text):
             specs.extend(json.loads(m) for m in _SPEC.findall(html.unescape(srcdoc)))
+    if isinstance(source, NotebookNode):  # then the last chart of each ui.ChartView
+        for model in widget_state(source).values():
+            props = model.get("state", {})
+            if props.get("pbk_chart_view") and props.get("spec"):
+                specs.append(props["spec"])
     return specs
 
 

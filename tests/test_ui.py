@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import altair as alt
 import ipywidgets as widgets
 import polars as pl
 import pytest
 
 from postback_kit import charts, ui
+from postback_kit.errors import ChartDataError
 
 
 def test_picker_calls_back_now_and_on_every_change() -> None:
@@ -42,3 +44,37 @@ def test_show_in_replaces_the_output_in_one_update() -> None:
     first = updates[0]
     assert [o["data"]["text/plain"] for o in first][1] == "'plain'"
     assert "&lt;b&gt;x&lt;/b&gt;" in first[0]["data"]["text/html"]  # polars escapes cells
+
+
+def test_chart_view_holds_the_last_chart_and_refuses_raw_data() -> None:
+    view = ui.ChartView()
+    assert view.spec == {} and view.title == "chart"
+    sent: list[dict[str, object]] = []
+    view.observe(lambda change: sent.append(change["new"]), names="spec")
+    for n in (1, 2):
+        data = pl.DataFrame({"code": ["400", "502"], "attempts": [n, 3]})
+        view.update(
+            alt.Chart(data, title=f"draw {n}").mark_bar().encode(x="code:N", y="attempts:Q")
+        )
+    assert view.title == "draw 2" and len(sent) == 2
+    (rows,) = view.spec["datasets"].values()
+    assert rows == [{"code": "400", "attempts": 2}, {"code": "502", "attempts": 3}]
+    too_big = pl.DataFrame({"x": range(charts.MAX_ROWS + 1)})
+    with pytest.raises(ChartDataError):
+        view.update(alt.Chart(too_big).mark_point().encode(x="x:Q"))
+    assert view.title == "draw 2"  # a refused chart leaves the last one in place
+
+
+def test_chart_view_exports_as_a_static_offline_chart() -> None:
+    from nbformat.v4 import new_code_cell, new_notebook, new_output
+
+    from postback_kit.nbexport import WIDGET_STATE, WIDGET_VIEW, static_widgets
+
+    view = ui.ChartView({"title": "kept", "data": {"values": [{"x": 1}]}, "mark": "point"})
+    state = {view.model_id: {"model_name": "AnyModel", "state": view.get_state()}}
+    out = new_output("display_data", data={WIDGET_VIEW: {"model_id": view.model_id}})
+    nb = new_notebook(cells=[new_code_cell("view", outputs=[out])])
+    nb.metadata["widgets"] = {WIDGET_STATE: {"state": state}}
+    (static,) = static_widgets(nb).cells[0].outputs
+    page = static["data"]["text/html"]
+    assert 'class="pbk-chart-frame"' in page and 'title="kept"' in page
