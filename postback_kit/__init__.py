@@ -127,3 +127,15 @@ __all__ = [
     "triage",
     "with_delivery_id",
 ]
+
+# Sub-modules with heavier imports (altair, ipywidgets) or that only some users need load on
+# first use: `pk.samples.generate(...)`, `pk.charts.show(...)` work without importing them first.
+_LAZY_MODULES = frozenset({"samples", "charts", "ui", "nbexport"})
+
+
+def __getattr__(name: str) -> object:
+    if name in _LAZY_MODULES:
+        import importlib
+
+        return importlib.import_module(f"{__name__}.{name}")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

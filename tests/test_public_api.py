@@ -30,3 +30,15 @@ def test_import_does_not_pull_in_widgets_or_jupyter() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert out.returncode == 0, out.stdout + out.stderr
+
+
+def test_heavier_modules_load_on_first_use() -> None:
+    code = (
+        "import sys, postback_kit as pk; "
+        "assert 'altair' not in sys.modules; "
+        "assert callable(pk.samples.generate) and callable(pk.charts.show); "
+        "assert 'altair' in sys.modules; "
+        "getattr(pk, 'nope', None) is None or sys.exit(2)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.returncode == 0, out.stdout + out.stderr
