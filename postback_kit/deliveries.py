@@ -294,15 +294,31 @@ class RetryStats:
         }
 
 
-def retry_stats(deliveries_hit: pl.DataFrame) -> RetryStats:
-    """Summarise the rows of :func:`deliveries` hit by one issue (see :class:`RetryStats`)."""
+def retry_stats(deliveries_hit: pl.DataFrame, category: str | None = None) -> RetryStats:
+    """Summarise the rows of :func:`deliveries` hit by one issue (see :class:`RetryStats`).
+
+    ``category`` is the issue's outcome class. For a ``false_failure`` (the partner accepted,
+    the platform counted it failed and sends it again) every hit delivery is "delivered", so
+    what retries do is read from the last attempt instead: *cured* when the platform's last
+    attempt was a plain ``success`` (it stopped retrying), *lost* (repeated) when the last
+    attempt was still the false failure after at least one retry, *retrying* when it was tried
+    only once so far.
+    """
     require_columns(
         deliveries_hit, ["final_outcome", "attempts", "time_to_delivery"], needed_for="retry_stats"
     )
     final = deliveries_hit["final_outcome"].cast(pl.String)
-    cured = int((final == "delivered").sum())
-    lost = int((final == "undelivered").sum())
-    retrying = int((final == "retrying").sum())
+    if category == "false_failure":
+        require_columns(deliveries_hit, ["last_outcome"], needed_for="retry_stats")
+        last = deliveries_hit["last_outcome"].cast(pl.String)
+        once = deliveries_hit["attempts"] <= 1
+        cured = int((last == "success").sum())
+        lost = int(((last != "success") & ~once).sum())
+        retrying = deliveries_hit.height - cured - lost
+    else:
+        cured = int((final == "delivered").sum())
+        lost = int((final == "undelivered").sum())
+        retrying = int((final == "retrying").sum())
     attempts = deliveries_hit["attempts"].median()
     ttd = deliveries_hit["time_to_delivery"].drop_nulls().median()
     settled = cured + lost
@@ -323,7 +339,7 @@ def retry_stats(deliveries_hit: pl.DataFrame) -> RetryStats:
     )
 
 
-def retry_behavior(deliveries_hit: pl.DataFrame) -> str:
+def retry_behavior(deliveries_hit: pl.DataFrame, category: str | None = None) -> str:
     """``transient`` when retries mostly cure the postbacks an issue hits, else ``deterministic``.
 
     ``deliveries_hit`` holds the rows of :func:`deliveries` for the deliveries the issue hit.
@@ -332,6 +348,8 @@ def retry_behavior(deliveries_hit: pl.DataFrame) -> str:
     issue is ``transient`` (a partner outage, a timeout: retrying helps); otherwise the same
     postback fails again and again (or is never retried, like a soft failure) and the issue is
     ``deterministic`` (a bad parameter, a wrong URL: only fixing the settings helps).
-    ``unknown`` when no hit delivery has settled yet.
+    ``unknown`` when no hit delivery has settled yet. For a ``false_failure`` issue pass its
+    ``category``: retries cure it only when the platform's last attempt was a plain success (a
+    ``204`` answered again and again is ``deterministic``), see :func:`retry_stats`.
     """
-    return retry_stats(deliveries_hit).behavior
+    return retry_stats(deliveries_hit, category).behavior

@@ -31,7 +31,8 @@ from .deliveries import retry_behavior, with_delivery_id
 from .knowledge import Hypothesis, KnowledgeBase
 from .params import suspect_parameters
 from .schema import require_columns
-from .segments import find_segment
+from .segments import find_segment, segment_units
+from .signatures import NO_ANSWER_CODE
 from .timeline import bucket_counts, choose_bucket, classify_pattern
 
 __all__ = ["Diagnosis", "Issue", "TrackerDiagnosis", "diagnose", "triage"]
@@ -42,8 +43,10 @@ REQUIRED = ("tracking_id", "response_code", "attempt_timestamp")
 FAILURE_OUTCOMES = FAILING_OUTCOMES
 ISSUE_OUTCOMES = (*FAILURE_OUTCOMES, "false_failure")
 
-_NO_ANSWER = "no_answer"
-"""Key used in ``response_codes`` for attempts that got no answer (null code)."""
+# response_codes: the attempts that got no answer (a null response_code) are counted under the
+# key NO_ANSWER_CODE ("no answer"): JSON objects cannot have a null key; Explanation says the same.
+
+_TS = "attempt_timestamp"
 
 _EXAMPLE_COLUMNS = (
     "attempt_timestamp",
@@ -241,7 +244,7 @@ def _export_info(att: pl.DataFrame) -> dict[str, Any]:
 
 def _codes(hits: pl.DataFrame) -> dict[str, int]:
     counts = hits.group_by("response_code").len().sort("len", descending=True)
-    return {(_NO_ANSWER if c is None else str(c)): n for c, n in counts.iter_rows()}
+    return {(NO_ANSWER_CODE if c is None else str(c)): n for c, n in counts.iter_rows()}
 
 
 def _example(hits: pl.DataFrame) -> dict[str, Any]:
@@ -319,8 +322,9 @@ def diagnose(
 
     bar.set_description("explaining issues")
     trackers = []
+    per_tracker_dlv = dlv.partition_by("tracking_id", as_dict=True)
     for (tid,), t_att in att.partition_by("tracking_id", as_dict=True, maintain_order=True).items():
-        t_dlv = dlv.filter(pl.col("tracking_id") == tid)
+        t_dlv = per_tracker_dlv.get((tid,), dlv.clear())
         trackers.append(_diagnose_tracker(str(tid), t_att, t_dlv, kb, every))
     bar.update(1)
     bar.close()
@@ -338,32 +342,46 @@ def diagnose(
 def _diagnose_tracker(
     tid: str, att: pl.DataFrame, dlv: pl.DataFrame, kb: KnowledgeBase, every: str
 ) -> TrackerDiagnosis:
-    failed = att.filter(pl.col("outcome").is_in(ISSUE_OUTCOMES)).group_by("outcome").len()
-    failed_attempts = {str(o): n for o, n in failed.iter_rows()}
+    """All issues of one tracker. The tracker's attempts are split by issue once
+    (``partition_by``), bucketed once for every issue (``bucket_counts`` by outcome and
+    signature), folded per delivery once for the segments, and the parameter stage sees one
+    row per delivery and issue (retries repeat the same URL)."""
+    is_issue = pl.col("outcome").is_in(ISSUE_OUTCOMES)
+    ok = pl.col("outcome") == "success"
+    issue_att = att.filter(is_issue)
+    failed_attempts = {str(o): n for o, n in issue_att.group_by("outcome").len().iter_rows()}
     final = dlv.group_by("final_outcome").len()
     finals = {str(o): n for o, n in final.iter_rows()}
     totals = bucket_counts(att.lazy(), every)
-    ok = pl.col("outcome") == "success"
+    key = ["outcome", "signature"]
+    hit_buckets = (
+        bucket_counts(issue_att.select(_TS, *key), every, key).partition_by(key, as_dict=True)
+        if not issue_att.is_empty()
+        else {}
+    )
+    units = segment_units(att)
+    param_rows = att.filter(ok | is_issue).unique(["delivery_id", *key], keep="first")
 
     issues = []
-    groups = (
-        att.filter(pl.col("outcome").is_in(ISSUE_OUTCOMES))
-        .group_by("outcome", "signature")
-        .len()
-        .sort("len", descending=True)
-    )
-    for outcome, signature, _n in groups.iter_rows():
-        hit = (pl.col("outcome") == outcome) & (pl.col("signature") == signature)
-        hits = att.filter(hit)
-        hit_ids = hits["delivery_id"].unique()
-        hit_dlv = dlv.filter(pl.col("delivery_id").is_in(hit_ids.implode()))
+    per_issue = issue_att.partition_by(key, as_dict=True, maintain_order=True)
+    order = sorted(per_issue, key=lambda k: (-per_issue[k].height, str(k[0]), str(k[1])))
+    for outcome, signature in order:
+        hits = per_issue[(outcome, signature)]
+        hit = (pl.col("outcome") == outcome) & pl.col("signature").eq_missing(signature)
+        hit_ids = hits["delivery_id"].unique().implode()
+        hit_dlv = dlv.filter(pl.col("delivery_id").is_in(hit_ids))
         undelivered = hit_dlv.filter(pl.col("final_outcome") != "delivered").height
-        pattern = classify_pattern(bucket_counts(att.filter(hit).lazy(), every), totals, every)
-        segment = find_segment(att, hit)
-        suspects = suspect_parameters(att, hit, ok)
+        pattern = classify_pattern(hit_buckets[(outcome, signature)], totals, every)
+        first_seen, last_seen = hits[_TS].min(), hits[_TS].max()
+        segment = find_segment(
+            units,
+            pl.col("delivery_id").is_in(hit_ids),
+            window=(first_seen, last_seen),  # type: ignore[arg-type]
+        )
+        suspects = suspect_parameters(param_rows, hit, ok)
         message = _first(hits, "message")
         codes = _codes(hits)
-        top_code = next((int(c) for c in codes if c != _NO_ANSWER), None)
+        top_code = next((int(c) for c in codes if c != NO_ANSWER_CODE), None)
         issues.append(
             Issue(
                 tracking_id=tid,
@@ -374,13 +392,13 @@ def _diagnose_tracker(
                 attempts=hits.height,
                 deliveries=hit_dlv.height,
                 undelivered=undelivered,
-                first_seen=hits["attempt_timestamp"].min(),  # type: ignore[arg-type]
-                last_seen=hits["attempt_timestamp"].max(),  # type: ignore[arg-type]
+                first_seen=first_seen,  # type: ignore[arg-type]
+                last_seen=last_seen,  # type: ignore[arg-type]
                 pattern=pattern.name,
                 started_at=pattern.started_at,
                 ended_at=pattern.ended_at,
                 coverage=pattern.coverage,
-                retry_behavior=retry_behavior(hit_dlv),
+                retry_behavior=retry_behavior(hit_dlv, str(outcome)),
                 segment=segment.to_dict() if segment else None,
                 suspect_parameters=[s.to_dict() for s in suspects[:5]],
                 hypothesis=kb.match(str(outcome), top_code, str(signature), message),

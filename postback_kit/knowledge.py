@@ -35,6 +35,7 @@ import polars as pl
 
 from .errors import ConfigError
 from .schema import columns_of, require_columns
+from .signatures import NO_ANSWER_CODE
 
 __all__ = [
     "CONTACTS",
@@ -113,7 +114,7 @@ class Explanation:
         return out
 
     def __str__(self) -> str:
-        code = "no answer" if self.response_code is None else str(self.response_code)
+        code = NO_ANSWER_CODE if self.response_code is None else str(self.response_code)
         verdict = "not delivered" if self.failure else "delivered"
         h = self.hypothesis
         lines = [

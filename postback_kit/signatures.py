@@ -53,6 +53,9 @@ MESSAGE_LIMIT: Final = 200
 """Messages and signatures longer than this many characters are cut and end in ``…``."""
 
 NO_ANSWER: Final = "(no answer)"
+NO_ANSWER_CODE: Final = "no answer"
+"""How a null ``response_code`` (no answer) is written where a code is shown as text: the keys
+of an issue's ``response_codes``, ``Explanation``'s text."""
 """Signature of an attempt that got no HTTP answer (timeout, refused, DNS, TLS) and no body."""
 
 EMPTY_BODY: Final = "(empty body)"

@@ -343,3 +343,31 @@ def test_end_to_end_retry_behavior_of_an_outage() -> None:
     hit = dlv.filter(pl.col("first_failure_outcome") == "partner_error")
     assert hit.height == 6
     assert retry_behavior(hit) == "transient"
+
+
+def test_false_failure_answered_again_and_again_is_deterministic() -> None:
+    rows = []
+    for i in range(5):  # a 204 counted failed: the same postback is sent again and again
+        url = f"https://p/?c={i}"
+        rows += [
+            ("1", url, at(2 + i) + timedelta(minutes=10 * k), "false_failure", "(empty body)")
+            for k in range(4)
+        ]
+    rows.append(("1", "https://p/?c=late", at(30), "false_failure", "(empty body)"))  # once
+    dlv = deliveries(attempts(rows).lazy()).collect()
+    assert set(dlv["final_outcome"].cast(pl.String)) == {"delivered"}
+    stats = retry_stats(dlv, "false_failure")
+    assert (stats.cured, stats.lost, stats.retrying) == (0, 5, 1)
+    assert retry_behavior(dlv, "false_failure") == "deterministic"
+    # without the category every one of them looks cured
+    assert retry_behavior(dlv) == "transient"
+
+
+def test_false_failure_cured_when_a_retry_gets_a_plain_success() -> None:
+    rows = []
+    for i in range(4):  # 202 once, then 200: the platform stops retrying
+        url = f"https://p/?c={i}"
+        rows.append(("1", url, at(2 + i), "false_failure", "(empty body)"))
+        rows.append(("1", url, at(2 + i) + timedelta(minutes=5), "success", "ok"))
+    dlv = deliveries(attempts(rows).lazy()).collect()
+    assert retry_behavior(dlv, "false_failure") == "transient"
