@@ -284,9 +284,10 @@ class SuspectParameter:
     problem: str
     """One of :data:`PROBLEMS`."""
     share_failing: float
-    """Share of the hit attempts with this problem."""
+    """Share of the hit deliveries (postbacks; attempts without ``delivery_id``) with this
+    problem."""
     share_ok: float
-    """Share of the successful attempts with this problem."""
+    """Share of the successful deliveries with this problem."""
     score: float
     """``share_failing - share_ok``: 1 when every hit attempt has it and no successful one."""
     example_failing: str | None
@@ -296,9 +297,9 @@ class SuspectParameter:
     source: str = "postback"
     """``postback`` (the postback URL's parameters) or ``click`` (the tracking URL's)."""
     failing: int = 0
-    """Hit attempts with the problem."""
+    """Hit deliveries with the problem."""
     ok: int = 0
-    """Successful attempts with the problem."""
+    """Successful deliveries with the problem."""
 
     def to_dict(self) -> dict[str, Any]:
         out = asdict(self)
@@ -339,9 +340,11 @@ def parameter_table(
     """Every parameter × problem with its share among hit and among successful attempts.
 
     ``hit`` marks the attempts hit by the issue, ``ok`` the successful attempts of the same
-    tracker; other attempts are ignored. Columns: ``source``, ``name``, ``problem``,
-    ``failing``/``ok`` (attempts with the problem), ``share_failing``/``share_ok`` (of the hit /
-    successful attempts that have the source column), ``score`` (``share_failing - share_ok``),
+    tracker; other attempts are ignored. Counts are per delivery (``delivery_id``; per attempt
+    without it): a postback retried 24 times counts once on the failing side, and once on the
+    successful side too if a retry got through. Columns: ``source``, ``name``, ``problem``,
+    ``failing``/``ok`` (deliveries with the problem), ``share_failing``/``share_ok`` (of the hit /
+    successful deliveries that have the source column), ``score`` (``share_failing - share_ok``),
     ``example_failing``, ``example_ok``; best score first. Columns of ``columns`` the frame lacks
     are skipped; with none of them the table is empty. See :data:`PROBLEMS` for the rules.
     """
@@ -357,6 +360,9 @@ def parameter_table(
         unit.cast(pl.String).alias("unit"),
         *present,
     ).filter(pl.col("hit") | pl.col("ok"))
+    # one row per delivery and side: retries repeat the same URL, and a postback retried 24
+    # times must weigh as much as one sent once (a delivery both hit and cured counts on each side)
+    base = base.unique(["unit", "hit", "ok"], keep="first", maintain_order=True)
     if base.is_empty():
         return _empty_table()
 
@@ -494,12 +500,23 @@ def parameter_table(
             share_ok=_share(pl.col("ok"), pl.col("n_ok")),
         )
         .with_columns(score=pl.col("share_failing") - pl.col("share_ok"))
+        .with_columns(
+            __score=pl.col("score").round(3),
+            __source=(pl.col("source") != "postback").cast(pl.Int8),
+            __rank=pl.col("problem").replace_strict(_PRIORITY, default=len(_PRIORITY)),
+        )
         .sort(
-            ["score", "share_failing", "source", "name", "__order"],
-            descending=[True, True, False, False, False],
+            ["__score", "__source", "__rank", "share_failing", "name"],
+            descending=[True, False, False, True, False],
         )
     )
     return table.select(_empty_table().columns)
+
+
+_PRIORITY = {p: i for i, p in enumerate(("macro", "malformed", "changed", "empty", "missing"))}
+"""Ties of score: the postback's own parameters first (the partner reads those), then the
+problem that is never legitimate first: a literal macro or a malformed value is always a bug;
+an empty or missing value can be normal (no ``gaid`` on iOS)."""
 
 
 def _share(count: pl.Expr, total: pl.Expr) -> pl.Expr:
@@ -521,7 +538,10 @@ def suspect_parameters(
     A parameter × problem is a suspect when at least ``min_share`` of the hit attempts have the
     problem and ``share_failing - share_ok`` (the score) is at least ``min_score``: a problem
     that the successful attempts share as often does not explain the failures. Ranked by score,
-    then by share among the hit attempts. See :func:`parameter_table` for every candidate.
+    then the postback's own parameters before the click URL's, then the problem (``macro``,
+    ``malformed``, ``changed``, ``empty``, ``missing``: a literal macro is always a bug, an
+    empty value can be normal), then by share among the hit deliveries. See
+    :func:`parameter_table` for every candidate.
 
     >>> suspects = suspect_parameters(attempts, hit=pl.col("response_code") == 400,
     ...                               ok=pl.col("outcome") == "success")  # doctest: +SKIP

@@ -296,7 +296,8 @@ def test_parameter_table_is_every_parameter_times_every_problem() -> None:
         {
             "source": ["postback"] * 5,
             "name": ["c"] * 5,
-            "problem": ["empty", "missing", "macro", "malformed", "changed"],
+            # ties: macro, malformed, changed, empty, missing (see suspect_parameters)
+            "problem": ["empty", "macro", "malformed", "changed", "missing"],
             "failing": [1, 0, 0, 0, 0],
             "ok": [0, 0, 0, 0, 0],
             "share_failing": [1.0, 0.0, 0.0, 0.0, 0.0],
@@ -339,3 +340,73 @@ def test_problem_shared_by_some_successes_scores_lower() -> None:
     assert s.score == pytest.approx(0.6)
     assert s.example_failing == "" and s.example_ok == CLICK_IDS[0]
     assert suspect_parameters(frame, HIT, OK, min_score=0.7) == []
+
+
+@pytest.mark.parametrize("bad", ["149,00", "12,5", "-0,99"])
+def test_decimal_comma_is_malformed_where_successes_use_a_point(bad: str) -> None:
+    ok = [f"https://p.io/cb?goal_value={v}&c=1" for v in ("149.00", "12.5", "1490.00", "99.90")]
+    frame = frame_of(ok, [f"https://p.io/cb?goal_value={quote(bad)}&c=1"] * 3)
+    assert top(frame) == ("goal_value", "malformed")
+    # and the other way round: a point where the partner's successes all use a comma
+    ok = [f"https://p.io/cb?goal_value={quote(v)}" for v in ("149,00", "12,5", "99,90")]
+    assert top(frame_of(ok, ["https://p.io/cb?goal_value=149.00"] * 3)) == (
+        "goal_value",
+        "malformed",
+    )
+
+
+def test_shares_are_per_delivery_not_per_attempt() -> None:
+    # delivery 10 (empty click_id) is retried 24 times, delivery 11 (a good click_id) once:
+    # one of the two failing postbacks has the problem, not 24 of 25 attempts
+    bad, good = (
+        "https://p.io/cb?click_id=&goal=7",
+        f"https://p.io/cb?click_id={CLICK_IDS[1]}&goal=7",
+    )
+    frame = pl.DataFrame(
+        {
+            "postback_url": ok_urls() + [bad] * 24 + [good],
+            "outcome": ["success"] * 5 + ["request_error"] * 25,
+            "delivery_id": pl.Series([*range(5), *[10] * 24, 11], dtype=pl.UInt64),
+        }
+    )
+    row = (
+        parameter_table(frame, HIT, OK)
+        .filter((pl.col("name") == "click_id") & (pl.col("problem") == "empty"))
+        .row(0, named=True)
+    )
+    assert (row["failing"], row["share_failing"]) == (1, 0.5)
+    assert suspect_parameters(frame, HIT, OK, min_share=0.6) == []
+    # a delivery cured by a retry counts once on each side
+    cured = frame.with_columns(
+        outcome=pl.when(pl.int_range(pl.len()) == 28).then(pl.lit("success")).otherwise("outcome")
+    )
+    row = (
+        parameter_table(cured, HIT, OK)
+        .filter((pl.col("name") == "click_id") & (pl.col("problem") == "empty"))
+        .row(0, named=True)
+    )
+    assert (row["failing"], row["ok"], row["share_ok"]) == (1, 1, pytest.approx(1 / 6))
+
+
+def test_empty_in_the_postback_ranks_before_missing_in_the_click_url() -> None:
+    # the tracking link lacks click_id, so AppMetrica sends click_id= empty: both separate the
+    # failures perfectly; the partner reads the postback, so that one comes first
+    ok_click = [f"click_id={c}&site=1" for c in CLICK_IDS]
+    frame = pl.DataFrame(
+        {
+            "postback_url": ok_urls() + ["https://p.io/cb?click_id=&goal=7"] * 4,
+            "click_url_parameters": ok_click + ["site=1"] * 4,
+            "outcome": ["success"] * 5 + ["request_error"] * 4,
+            "delivery_id": pl.Series(range(9), dtype=pl.UInt64),
+        }
+    )
+    suspects = [(s.source, s.name, s.problem) for s in suspect_parameters(frame, HIT, OK)]
+    assert suspects[:2] == [("postback", "click_id", "empty"), ("click", "click_id", "missing")]
+
+
+def test_a_literal_macro_ranks_before_an_empty_value() -> None:
+    # iOS postbacks: idfa={idfa} sent literally, gaid empty (normal on iOS); both separate
+    ok = [f"https://p.io/cb?idfa=&gaid={c}" for c in CLICK_IDS]
+    frame = frame_of(ok, ["https://p.io/cb?idfa=%7Bidfa%7D&gaid="] * 4)
+    suspects = [(s.name, s.problem) for s in suspect_parameters(frame, HIT, OK)]
+    assert suspects == [("idfa", "macro"), ("gaid", "empty")]
