@@ -352,11 +352,18 @@ def _diagnose_tracker(
     failed_attempts = {str(o): n for o, n in issue_att.group_by("outcome").len().iter_rows()}
     final = dlv.group_by("final_outcome").len()
     finals = {str(o): n for o, n in final.iter_rows()}
-    totals = bucket_counts(att.lazy(), every)
+    # patterns are read on deliveries, each at its first attempt: retries would make an issue
+    # look stickier (and more covering) than it is, and its end hours later than it stopped
+    totals = bucket_counts(dlv.select(pl.col("first_attempt").alias(_TS)), every)
     key = ["outcome", "signature"]
+    hit_units = (
+        issue_att.select(*key, "delivery_id")
+        .unique()
+        .join(dlv.select("delivery_id", pl.col("first_attempt").alias(_TS)), on="delivery_id")
+    )
     hit_buckets = (
-        bucket_counts(issue_att.select(_TS, *key), every, key).partition_by(key, as_dict=True)
-        if not issue_att.is_empty()
+        bucket_counts(hit_units, every, key).partition_by(key, as_dict=True)
+        if not hit_units.is_empty()
         else {}
     )
     units = segment_units(att)
