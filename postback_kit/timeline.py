@@ -58,6 +58,8 @@ EDGE_MIN_SHARE = 0.05
 STEADY_MIN_ACTIVE = 0.8
 INTERMITTENT_MIN_BURSTS = 4
 
+_STARTS = ("onset", "incident")
+_ENDS = ("resolved", "incident")
 _TS = "attempt_timestamp"
 _EVERY = re.compile(r"^(\d+(ns|us|ms|s|m|h|d|w|mo|q|y))+$")
 _DT = pl.Datetime("us", "UTC")
@@ -223,8 +225,10 @@ def classify_pattern(hits: pl.DataFrame, totals: pl.DataFrame, every: str) -> Pa
        outages, is an ``incident`` (``started_at`` and ``ended_at`` when visible). ``none``
        when there are no hits.
 
-    ``started_at`` is set whenever a lead counts and ``ended_at`` whenever a trail counts; both
-    are bucket bounds, precise to ``every``. ``coverage`` of the result is recomputed over the
+    ``started_at`` is set when a lead counts for an ``onset`` or an ``incident``, ``ended_at``
+    when a trail counts for a ``resolved`` issue or an ``incident`` (the scattered bursts of an
+    ``intermittent`` issue have no start or end worth reporting: ``first_seen``/``last_seen``
+    say when it was seen); both are bucket bounds, precise to ``every``. ``coverage`` of the result is recomputed over the
     bursts' buckets.
     """
     _check_every(every)
@@ -297,8 +301,8 @@ def classify_pattern(hits: pl.DataFrame, totals: pl.DataFrame, every: str) -> Pa
     coverage = min(1.0, int(inside["hit"].sum()) / int(inside["total"].sum()))
     return Pattern(
         name=name,
-        started_at=bursts[0]["start"] if has_lead else None,
-        ended_at=_offset(bursts[-1]["end"], every) if has_trail else None,
+        started_at=bursts[0]["start"] if has_lead and name in _STARTS else None,
+        ended_at=_offset(bursts[-1]["end"], every) if has_trail and name in _ENDS else None,
         coverage=coverage,
         active_buckets=active_f.height,
         bursts=len(bursts),

@@ -1,53 +1,154 @@
-"""diagnose against the committed sample's ground truth, plus the JSON contract."""
+"""diagnose against the ground truth of several samples (the committed one and generated
+ones), plus the JSON contract."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 import postback_kit as pk
+from postback_kit import samples
 from postback_kit.cli import main
+from postback_kit.timeline import BUCKETS
 
 SAMPLE = Path(__file__).resolve().parent.parent / "data" / "samples"
 TRUTH = json.loads((SAMPLE / "ground_truth.json").read_text("utf-8"))
+FAULTS = [f["id"] for f in TRUTH["faults"]]
 
-# Open in the diagnose issue: the goal value after a release is explained by a segment
-# (app version + event), and the parameter ranking does not surface goal_value yet.
-KNOWN_PARAMETER_GAPS = {"goal-value-after-release"}
+SEEDS = (7, 1, 3, 5)
+"""Seed 7 is the committed sample (read from its CSV files); the others are generated exports of
+the same size, so a rule tuned to one sample's accidents fails on the next."""
+ATTEMPTS = 24_000
+
+
+@dataclass(frozen=True)
+class Case:
+    seed: int
+    truth: dict[str, Any]
+    diagnosis: pk.Diagnosis
+
+    def fault(self, fault_id: str) -> dict[str, Any]:
+        return next(f for f in self.truth["faults"] if f["id"] == fault_id)
+
+
+_CASES: dict[int, Case] = {}
+
+
+def _case(seed: int, folder: Callable[[], Path]) -> Case:
+    if seed not in _CASES:
+        if seed == TRUTH["seed"]:
+            truth, source = TRUTH, SAMPLE / "csv"
+        else:
+            sample = samples.generate(ATTEMPTS, seed=seed)
+            source = folder()
+            sample.write_csv(source, per_day=False)
+            truth = sample.truth
+        _CASES[seed] = Case(seed, truth, pk.diagnose(pk.load(source, cache=False)))
+    return _CASES[seed]
+
+
+@pytest.fixture(scope="module", params=SEEDS, ids=lambda s: f"seed{s}")
+def case(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Case:
+    return _case(request.param, lambda: tmp_path_factory.mktemp(f"seed{request.param}"))
 
 
 @pytest.fixture(scope="module")
-def diagnosis() -> pk.Diagnosis:
-    return pk.diagnose(pk.load(SAMPLE / "csv", cache=False))
+def diagnosis(tmp_path_factory: pytest.TempPathFactory) -> pk.Diagnosis:
+    return _case(TRUTH["seed"], lambda: tmp_path_factory.mktemp("unused")).diagnosis
 
 
-@pytest.mark.parametrize("fault", TRUTH["faults"], ids=lambda f: f["id"])
-def test_every_planted_fault_is_found_on_its_tracker(diagnosis: pk.Diagnosis, fault: dict) -> None:
-    tracker = diagnosis.tracker(fault["tracking_id"])
+def _explains(issue: pk.Issue, text: str) -> bool:
+    return text.lower() in f"{issue.signature} {issue.message or ''}".lower()
+
+
+def _issue_of(case: Case, fault: dict[str, Any]) -> pk.Issue:
+    tracker = case.diagnosis.tracker(fault["tracking_id"])
     matches = [
         i
         for i in tracker.issues
-        if i.category == fault["category"]
-        and fault["signature_contains"].lower() in (i.signature + " " + (i.message or "")).lower()
+        if i.category == fault["category"] and _explains(i, fault["signature_contains"])
     ]
     assert matches, [(i.category, i.signature) for i in tracker.issues]
-    issue = matches[0]
+    return matches[0]
+
+
+def _at(text: str | None) -> datetime | None:
+    return None if text is None else datetime.fromisoformat(text)
+
+
+@pytest.mark.parametrize("fault_id", FAULTS)
+def test_planted_fault_found_and_explained(case: Case, fault_id: str) -> None:
+    """Right tracker, class, signature, pattern, retry behaviour, segment and parameter."""
+    fault = case.fault(fault_id)
+    issue = _issue_of(case, fault)
+    tracker = case.diagnosis.tracker(fault["tracking_id"])
     assert issue.pattern == fault["pattern"]
-    if fault["parameter"] and fault["id"] not in KNOWN_PARAMETER_GAPS:
-        names = [p["name"] for p in issue.suspect_parameters]
-        assert fault["parameter"]["name"] in names
-    if fault["category"] != "false_failure":
+    assert issue.retry_behavior == fault["retry_behavior"]
+    expected_segment = fault["segment"]
+    got_segment = (
+        {"column": issue.segment["column"], "value": issue.segment["value"]}
+        if issue.segment
+        else None
+    )
+    assert got_segment == expected_segment, issue.segment
+    if fault["parameter"]:
+        assert issue.suspect_parameters, "no suspect parameter"
+        best = issue.suspect_parameters[0]
+        assert {"name": best["name"], "problem": best["problem"]} == fault["parameter"]
+    if len(fault["signatures"]) == 1:  # the 5xx bursts are two issues, 502 and 503
+        assert issue.deliveries == fault["postbacks"]
+    if fault["category"] == "false_failure":
+        assert issue.undelivered == 0  # the partner got them: nothing lost, only resent
+    elif fault["category"] == "soft_failure":
+        assert issue.undelivered == fault["postbacks"]  # "sent", but the partner refused them
+    else:
         assert tracker.status == "failing"
-        assert issue.retry_behavior == fault["retry_behavior"]
+        assert issue.undelivered == fault["postbacks_never_sent"]
 
 
-def test_healthy_trackers_are_healthy(diagnosis: pk.Diagnosis) -> None:
-    healthy = [t["tracking_id"] for t in TRUTH["trackers"] if t.get("healthy")]
+@pytest.mark.parametrize("fault_id", FAULTS)
+def test_planted_fault_in_time(case: Case, fault_id: str) -> None:
+    """started_at/ended_at where the pattern has them, to the bucket."""
+    fault = case.fault(fault_id)
+    issue = _issue_of(case, fault)
+    size = dict(BUCKETS)[case.diagnosis.bucket]
+    if fault["pattern"] in ("incident", "resolved"):
+        truth_end = _at(fault["ended_at"])
+        assert issue.ended_at is not None and truth_end is not None
+        assert abs(issue.ended_at - truth_end) <= size
+    if fault["pattern"] == "incident":
+        truth_start = _at(fault["started_at"])
+        assert issue.started_at is not None and truth_start is not None
+        assert abs(issue.started_at - truth_start) <= size
+    if fault["pattern"] == "onset":
+        # the fault starts with the release; the first hit comes with the first purchase after
+        start, first = _at(fault["started_at"]), _at(fault["first_seen"])
+        assert issue.started_at is not None and start is not None and first is not None
+        assert start - size <= issue.started_at <= first
+    if fault["pattern"] in ("persistent", "intermittent"):
+        assert issue.started_at is None and issue.ended_at is None
+
+
+def test_nothing_else_is_reported(case: Case) -> None:
+    """Every issue is a planted fault (the 5xx fault has two signatures); healthy is healthy."""
+    by_tracker = {f["tracking_id"]: f for f in case.truth["faults"]}
+    for tracker in case.diagnosis.trackers:
+        fault = by_tracker.get(tracker.tracking_id)
+        if fault is None:
+            assert tracker.status == "healthy" and tracker.issues == [], tracker.tracking_id
+            continue
+        for issue in tracker.issues:
+            assert issue.category == fault["category"]
+            assert any(_explains(issue, s) for s in fault["signatures"]), issue.signature
+    healthy = [t["tracking_id"] for t in case.truth["trackers"] if t.get("healthy")]
     assert healthy
-    for tid in healthy:
-        assert diagnosis.tracker(tid).status == "healthy"
+    assert all(case.diagnosis.tracker(tid).status == "healthy" for tid in healthy)
 
 
 def test_json_contract(diagnosis: pk.Diagnosis) -> None:

@@ -152,6 +152,9 @@ def test_intermittent_bursts() -> None:
             hits[i] = rng.randint(5, 20)
     p = classify_pattern(*series(hits, [20] * 120), "1h")
     assert (p.name, p.bursts) == ("intermittent", 7)
+    # quiet before the first and after the last burst, but bursts have no start or end
+    assert (p.started_at, p.ended_at) == (None, None)
+    assert (p.first_seen, p.last_seen) == (hour(5), hour(105 + (hits[105] > 0) + (hits[106] > 0)))
 
 
 def test_single_incident() -> None:
