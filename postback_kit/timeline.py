@@ -228,8 +228,8 @@ def classify_pattern(hits: pl.DataFrame, totals: pl.DataFrame, every: str) -> Pa
     ``started_at`` is set when a lead counts for an ``onset`` or an ``incident``, ``ended_at``
     when a trail counts for a ``resolved`` issue or an ``incident`` (the scattered bursts of an
     ``intermittent`` issue have no start or end worth reporting: ``first_seen``/``last_seen``
-    say when it was seen); both are bucket bounds, precise to ``every``. ``coverage`` of the result is recomputed over the
-    bursts' buckets.
+    say when it was seen); both are bucket bounds, precise to ``every``. ``coverage`` of the
+    result is recomputed over the bursts' buckets.
     """
     _check_every(every)
     hit_b = _per_bucket(hits, "hit")
