@@ -136,6 +136,32 @@ class TrackerDiagnosis:
     status: str
     issues: list[Issue] = field(default_factory=list)
 
+    def row(self) -> dict[str, Any]:
+        """The tracker-list row: what :meth:`Diagnosis.triage` and the text report show.
+
+        ``tracking_id``, ``tracker_name``, ``publisher_name``, ``status``, ``attempts``,
+        ``deliveries``, ``undelivered``, ``retrying``, ``failed_<outcome>`` per issue class,
+        ``failure_share`` (failed attempts ÷ attempts), ``issues``, ``top_issue`` and
+        ``top_category`` (the most harmful issue).
+        """
+        top = self.issues[0] if self.issues else None
+        failed = sum(self.failed_attempts.get(o, 0) for o in FAILURE_OUTCOMES)
+        return {
+            "tracking_id": self.tracking_id,
+            "tracker_name": self.tracker_name,
+            "publisher_name": self.publisher_name,
+            "status": self.status,
+            "attempts": self.attempts,
+            "deliveries": self.deliveries,
+            "undelivered": self.undelivered,
+            "retrying": self.retrying,
+            **{f"failed_{o}": self.failed_attempts.get(o, 0) for o in ISSUE_OUTCOMES},
+            "failure_share": failed / self.attempts if self.attempts else 0.0,
+            "issues": len(self.issues),
+            "top_issue": top.signature if top else None,
+            "top_category": top.category if top else None,
+        }
+
     def to_dict(self) -> dict[str, Any]:
         out = {k: v for k, v in asdict(self).items() if k != "issues"}
         out["issues"] = [i.to_dict() for i in self.issues]
@@ -178,32 +204,9 @@ class Diagnosis:
         )
 
     def triage(self) -> pl.DataFrame:
-        """The tracker list as a frame: one row per tracker, worst first."""
-        rows = []
-        for t in self.trackers:
-            top = t.issues[0] if t.issues else None
-            rows.append(
-                {
-                    "tracking_id": t.tracking_id,
-                    "tracker_name": t.tracker_name,
-                    "publisher_name": t.publisher_name,
-                    "status": t.status,
-                    "attempts": t.attempts,
-                    "deliveries": t.deliveries,
-                    "undelivered": t.undelivered,
-                    "retrying": t.retrying,
-                    **{f"failed_{o}": t.failed_attempts.get(o, 0) for o in ISSUE_OUTCOMES},
-                    "failure_share": (
-                        sum(t.failed_attempts.get(o, 0) for o in FAILURE_OUTCOMES) / t.attempts
-                    )
-                    if t.attempts
-                    else 0.0,
-                    "issues": len(t.issues),
-                    "top_issue": top.signature if top else None,
-                    "top_category": top.category if top else None,
-                }
-            )
-        return pl.DataFrame(rows, infer_schema_length=None)
+        """The tracker list as a frame: one row per tracker (:meth:`TrackerDiagnosis.row`),
+        worst first."""
+        return pl.DataFrame([t.row() for t in self.trackers], infer_schema_length=None)
 
     def to_dict(self) -> dict[str, Any]:
         return {

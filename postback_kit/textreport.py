@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import textwrap
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from .diagnose import Diagnosis, Issue
@@ -39,13 +39,17 @@ def render_issue(issue: Issue, rank: int) -> list[str]:
     ]
     if issue.segment:
         s = issue.segment
+        where = f"{s['column']} = {s['value']}"
+        if s.get("and"):
+            where += f" and {s['and']['column']} = {s['and']['value']}"
         out.append(
-            f"     segment: {s['column']} = {s['value']} ({_pct(s['share'])} of hits, "
-            f"lift {s['lift']:.1f})"
+            f"     segment: {where} ({_pct(s['share'])} of the hit postbacks, lift {s['lift']:.1f})"
         )
     for p in issue.suspect_parameters[:3]:
         out.append(
-            f"     parameter {p['name']}: {p['problem']} in {_pct(p['share_failing'])} "
+            f"     parameter {p['name']}"
+            f"{' (tracking URL)' if p.get('source') == 'click' else ''}: "
+            f"{p['problem']} in {_pct(p['share_failing'])} "
             f"of failing vs {_pct(p['share_ok'])} of succeeding"
         )
     h = issue.hypothesis
@@ -66,6 +70,18 @@ def render_issue(issue: Issue, rank: int) -> list[str]:
     return out
 
 
+def render_tracker_row(row: dict[str, Any]) -> str:
+    """One line of the tracker list, from :meth:`TrackerDiagnosis.row`."""
+    name = row["tracker_name"] or "(no name)"
+    return (
+        f"{row['status'].upper():8} {row['tracking_id']} {name} ({row['publisher_name'] or '-'}): "
+        f"{row['attempts']:,} attempts, {row['deliveries']:,} postbacks, "
+        f"{row['undelivered']:,} undelivered"
+        + (f", {row['retrying']:,} still retrying" if row["retrying"] else "")
+        + (f"; {_pct(row['failure_share'])} of attempts failed" if row["failure_share"] else "")
+    )
+
+
 def render_text(d: Diagnosis) -> str:
     e = d.export
     lines = [
@@ -74,12 +90,7 @@ def render_text(d: Diagnosis) -> str:
         "",
     ]
     for t in d.trackers:
-        name = t.tracker_name or "(no name)"
-        lines.append(
-            f"{t.status.upper():8} {t.tracking_id} {name} ({t.publisher_name or '-'}): "
-            f"{t.attempts:,} attempts, {t.deliveries:,} postbacks, {t.undelivered:,} undelivered"
-            + (f", {t.retrying:,} still retrying" if t.retrying else "")
-        )
+        lines.append(render_tracker_row(t.row()))
         for rank, issue in enumerate(t.issues, 1):
             lines += render_issue(issue, rank)
         lines.append("")

@@ -196,3 +196,27 @@ def test_cli_diagnose_json_and_text(tmp_path: Path, capsys: pytest.CaptureFixtur
     assert json.loads(out.read_text())["trackers"]
     assert main(["diagnose", str(SAMPLE / "csv"), "--tracker", "12345678901234567890"]) == 0
     assert "malformed clickId" in capsys.readouterr().out
+
+
+def test_triage_and_text_report_share_the_tracker_row(diagnosis: pk.Diagnosis) -> None:
+    from postback_kit.textreport import render_tracker_row
+
+    table = diagnosis.triage()
+    assert table.to_dicts() == [t.row() for t in diagnosis.trackers]
+    assert table["status"].to_list()[-1] == "healthy"  # worst first, the healthy one last
+    row = diagnosis.tracker("7340031").row()
+    assert row["failed_request_error"] == 2400 and row["top_category"] == "request_error"
+    assert row["failure_share"] == pytest.approx(2400 / row["attempts"])
+    text = str(diagnosis)
+    for t in diagnosis.trackers:
+        assert render_tracker_row(t.row()) in text
+    # the release fault: a pair of values, and the parameter of the postback
+    assert "segment: app_version_name = 5.12.0 and cost_model = cpa" in text
+    assert "parameter goal_value: malformed in 100% of failing" in text
+    assert "parameter click_id (tracking URL): missing" in text
+
+
+def test_no_answer_is_counted_under_a_word(diagnosis: pk.Diagnosis) -> None:
+    issue = diagnosis.tracker("987654321").issues[0]
+    assert issue.response_codes == {"no answer": issue.attempts}
+    assert json.loads(diagnosis.to_json())  # a null key would not survive JSON
