@@ -107,6 +107,13 @@ _JSON_PATHS: tuple[str, ...] = (
     "$.Reason",
     "$[0].message",
     "$[0].error",
+    # last resort: an error code as text ({"status":"rejected","code":"INVALID_GOAL_VALUE"});
+    # numeric codes are not messages (see _usable)
+    "$.error_code",
+    "$.errorCode",
+    "$.ErrorCode",
+    "$.code",
+    "$.Code",
 )
 
 _KV_KEYS = (

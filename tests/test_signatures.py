@@ -50,6 +50,10 @@ MESSAGES = [
     ('{"detail":"d"}', "d"),
     ('{"reason":"e"}', "e"),
     ('{"status":"error","status_message":"f"}', "f"),
+    # an error code as text is the message when nothing better is there; a number is not
+    ('{"status":"rejected","code":"INVALID_GOAL_VALUE","goal_value":"1,5"}', "INVALID_GOAL_VALUE"),
+    ('{"code":"E42","message":"goal not found"}', "goal not found"),
+    ('{"errorCode":"TOKEN_EXPIRED"}', "TOKEN_EXPIRED"),
     # nested and arrays: the message wins over the object that holds it
     ('{"error":{"code":1003,"message":"Click expired"}}', "Click expired"),
     ('{"errors":[{"code":"E1","message":"goal_id is required"}]}', "goal_id is required"),
