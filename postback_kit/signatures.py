@@ -33,7 +33,8 @@ makes 10 million attempts with a few thousand distinct bodies cheap.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import re
+from collections.abc import Callable, Sequence
 from typing import Final, TypeVar
 
 import polars as pl
@@ -184,11 +185,12 @@ def _text(body: pl.Expr) -> pl.Expr:
     return body.cast(pl.String).str.strip_chars()
 
 
-def _raw_message(text: pl.Expr) -> pl.Expr:
+def _raw_message(text: pl.Expr, json_message: pl.Expr | None = None) -> pl.Expr:
     """The message before truncation (whitespace-normalised, at most 4000 characters).
 
     ``text`` is the stripped body (:func:`_text`); staged callers pass it as a column so that
-    the many branches below read it instead of recomputing it.
+    the many branches below read it instead of recomputing it, and ``json_message`` as the
+    column :func:`_json_messages` computed (the same value, parsed only where a key can match).
     """
     is_json = text.str.starts_with("{") | text.str.starts_with("[")
     # Markup: an HTML page, an XML document, or at least an element with a closing tag (a
@@ -198,7 +200,8 @@ def _raw_message(text: pl.Expr) -> pl.Expr:
         | text.str.starts_with("<?xml")
         | (text.str.contains(r"^<[A-Za-z][\w:\-]*[^>]*>") & text.str.contains("</", literal=True))
     )
-    json_message = pl.coalesce([_usable(text.str.json_path_match(p)) for p in _JSON_PATHS])
+    if json_message is None:
+        json_message = pl.coalesce([_usable(text.str.json_path_match(p)) for p in _JSON_PATHS])
     markup_message = pl.coalesce(
         _usable(text.str.extract(_XML_MESSAGE, 1)),
         _usable(_html_text(text.str.extract(_TITLE, 1))),
@@ -353,7 +356,7 @@ BODY = "__pk_body"
 def per_distinct_body(
     frame: pl.LazyFrame,
     body: str,
-    stages: Sequence[dict[str, pl.Expr]],
+    stages: Sequence[Stage],
     *,
     drop: Sequence[str] = (),
 ) -> pl.LazyFrame:
@@ -366,7 +369,7 @@ def per_distinct_body(
     """
     distinct = frame.select(pl.col(body).cast(pl.String).alias(BODY)).unique()
     for stage in stages:
-        distinct = distinct.with_columns(**stage)
+        distinct = stage(distinct) if callable(stage) else distinct.with_columns(**stage)
     distinct = distinct.drop(drop)
     joined = frame.with_columns(pl.col(body).cast(pl.String).alias(BODY)).join(
         distinct, on=BODY, how="left", nulls_equal=True, maintain_order="left"
@@ -375,13 +378,60 @@ def per_distinct_body(
 
 
 TEXT = "__pk_text"
+JSON_MESSAGE = "__pk_json_message"
 RAW = "__pk_raw"
 SIGNATURE = "__pk_signature"
-INTERMEDIATE = (TEXT, RAW)
+INTERMEDIATE = (TEXT, JSON_MESSAGE, RAW)
 """Columns of :func:`body_stages` that are not joined back."""
 
+Stage = dict[str, pl.Expr] | Callable[[pl.LazyFrame], pl.LazyFrame]
+"""A step of :func:`per_distinct_body`: columns to add, or a function of the whole frame."""
 
-def body_stages() -> list[dict[str, pl.Expr]]:
+_RANK, _VALUE = "__pk_rank", "__pk_value"
+
+
+def _leaf_key(path: str) -> str:
+    """The last key of a JSON path (``$.error.message`` → ``message``, ``$.errors[0]`` →
+    ``errors``); empty for a path without one."""
+    keys = re.findall(r"\.([A-Za-z_][A-Za-z0-9_]*)", path)
+    return keys[-1] if keys else ""
+
+
+def _json_messages(frame: pl.LazyFrame) -> pl.LazyFrame:
+    """Add ``__pk_json_message``: the value of the first of :data:`_JSON_PATHS` that yields a
+    usable message, from ``__pk_text``.
+
+    The same as coalescing ``json_path_match`` over every path, but each path parses only the
+    JSON bodies that contain its key (``"message"``), or any ``\\u`` escape (a key could be
+    spelled with one): a body is parsed a few times instead of once per path.
+    """
+    text = pl.col(TEXT)
+    is_json = text.str.starts_with("{") | text.str.starts_with("[")
+    escaped = text.str.contains("\\u", literal=True)
+    # keyed by the text itself: a row index would not survive the frame being computed once
+    # per branch (the order of distinct values is not fixed)
+    json_texts = frame.select(text).filter(is_json & text.is_not_null()).unique()
+    parts = []
+    for rank, path in enumerate(_JSON_PATHS):
+        key = _leaf_key(path)
+        cond = text.str.contains(f'"{key}"', literal=True) | escaped if key else pl.lit(True)
+        parts.append(
+            json_texts.filter(cond).select(
+                TEXT,
+                pl.lit(rank, pl.UInt32).alias(_RANK),
+                _usable(text.str.json_path_match(path)).alias(_VALUE),
+            )
+        )
+    best = (
+        pl.concat(parts)
+        .drop_nulls(_VALUE)
+        .group_by(TEXT)
+        .agg(pl.col(_VALUE).sort_by(_RANK).first().alias(JSON_MESSAGE))
+    )
+    return frame.join(best, on=TEXT, how="left", maintain_order="left")
+
+
+def body_stages() -> list[Stage]:
     """Stages for :func:`per_distinct_body` (the body is ``__pk_body``): the intermediate
     ``__pk_text`` and ``__pk_raw``, then ``message`` and ``__pk_signature`` (the signature,
     null where the body has no message).
@@ -392,7 +442,8 @@ def body_stages() -> list[dict[str, pl.Expr]]:
     raw = pl.col(RAW)
     return [
         {TEXT: _text(pl.col(BODY))},
-        {RAW: _raw_message(pl.col(TEXT))},
+        _json_messages,
+        {RAW: _raw_message(pl.col(TEXT), pl.col(JSON_MESSAGE))},
         {"message": _truncate(raw), SIGNATURE: _truncate(_mask(raw))},
     ]
 
@@ -442,10 +493,10 @@ _NOT_GIVEN = _NotGiven()
 
 
 def _one_row(body: str | None) -> pl.DataFrame:
-    frame = pl.DataFrame({BODY: [body]}, schema={BODY: pl.String})
+    frame = pl.LazyFrame({BODY: [body]}, schema={BODY: pl.String})
     for stage in body_stages():
-        frame = frame.with_columns(**stage)
-    return frame
+        frame = stage(frame) if callable(stage) else frame.with_columns(**stage)
+    return frame.collect()
 
 
 def extract_message(body: str | None) -> str | None:

@@ -227,6 +227,15 @@ def test_signature_expr_on_a_frame_with_codes() -> None:
 
 def test_with_signatures_keeps_rows_and_agrees_with_the_expressions() -> None:
     bodies = [b for b, _ in MESSAGES] + [a for a, _ in COLLAPSE] + [b for _, b in COLLAPSE]
+    # the staged form parses a JSON body only for the paths whose key it contains
+    bodies += [
+        '{"\\u006dessage":"a key spelled with an escape"}',
+        '[{"message":"m0"}]',
+        '{"error":{"message":""},"message":"top"}',
+        '{ "message" : 5, "error":"e"}',
+        '  {"msg": "padded"}  ',
+        '{"message":"a"}\n',
+    ]
     bodies = bodies * 3  # repeated bodies: computed once, joined back to every row
     codes = [None if i % 7 == 0 else 200 + i % 400 for i in range(len(bodies))]
     frame = pl.DataFrame(
