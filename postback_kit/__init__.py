@@ -48,7 +48,7 @@ from .load import FileReport, LoadReport, LoadResult, load
 from .params import ParamRules, SuspectParameter, parameter_table, parse_query, suspect_parameters
 from .redact import Redactor, redact
 from .schema import FIELDS, PII_FIELDS, Field, require_columns
-from .segments import SEGMENT_COLUMNS, Segment, find_segment, segment_table
+from .segments import SEGMENT_COLUMNS, Segment, find_segment, segment_table, segment_units
 from .signatures import extract_message, signature_of
 from .timeline import Pattern, bucket_counts, choose_bucket, classify_pattern
 
@@ -122,6 +122,7 @@ __all__ = [
     "retry_behavior",
     "retry_stats",
     "segment_table",
+    "segment_units",
     "signature_of",
     "suspect_parameters",
     "triage",
