@@ -350,14 +350,6 @@ def test_result_objects() -> None:
     assert result.template_findings == []
 
 
-def test_window_chart_is_a_plain_altair_chart() -> None:
-    from postback_kit.audit.charts import window_chart
-
-    result = pk.audit_settings(postbacks(SEED_EXPORT), config(window_history=SEED_HISTORY))
-    spec = window_chart(result).to_dict()
-    assert len(spec["layer"]) == 3
-
-
 def test_raw_string_timestamps_and_no_cost_model() -> None:
     frame = pl.DataFrame(
         {
