@@ -500,3 +500,67 @@ def error_timeline(
             ),
         ]
     return alt.layer(*layers).properties(title=title, width=width, height=height)
+
+
+# --- Audit: configuration audit charts (postback_kit.audit) -----------------------------------
+
+__all__ += ["window_chart"]
+
+_WINDOW_STATUS = ["within", "outside", "lifetime", "unknown"]
+_WINDOW_COLORS = ["#4c78a8", "#e45756", "#72b7b2", "#bab0ac"]
+
+
+def window_chart(
+    result: Any, *, width: int | Literal["container"] = 560, height: int = 220
+) -> alt.LayerChart | alt.FacetChart:
+    """Event postbacks by whole days from install to event, coloured by the window at sending.
+
+    ``result`` is a :class:`postback_kit.AuditResult`; the chart draws its
+    :meth:`~postback_kit.AuditResult.window_histogram` (one row per day and window status) as
+    stacked bars, and a dashed rule per window setting in days (its label says since when it
+    applies; a lifetime window has no rule). Tooltips give the day, the status and the count.
+    Show it with :func:`show`.
+    """
+    import polars as pl
+
+    hist = result.window_histogram()
+    days = "days from install to event (days)"
+    bars = (
+        alt.Chart(hist)
+        .mark_bar()
+        .encode(
+            x=alt.X("day:Q", title=days),
+            y=alt.Y("sum(postbacks):Q", title="event postbacks (count per day)", stack="zero"),
+            color=alt.Color(
+                "window_status:N",
+                title="window at sending",
+                scale=alt.Scale(domain=_WINDOW_STATUS, range=_WINDOW_COLORS),
+            ),
+            tooltip=[
+                alt.Tooltip("day:Q", title="days from install"),
+                alt.Tooltip("window_status:N", title="window at sending"),
+                alt.Tooltip("sum(postbacks):Q", title="event postbacks", format=","),
+            ],
+        )
+    )
+    numbered = [w for w in result.windows if w.days is not None]
+    windows = pl.DataFrame(
+        {"window_days": [w.days for w in numbered], "setting": [w.label for w in numbered]},
+        schema={"window_days": pl.Int64, "setting": pl.String},
+    )
+    rule = alt.Chart(windows).encode(x=alt.X("window_days:Q", title=days))
+    rules = rule.mark_rule(strokeDash=[4, 4], color="black").encode(
+        tooltip=[
+            alt.Tooltip("setting:N", title="window setting"),
+            alt.Tooltip("window_days:Q", title="window (days)"),
+        ]
+    )
+    labels = rule.mark_text(align="left", dx=3, dy=4, baseline="top", fontSize=10).encode(
+        y=alt.value(0), text="setting:N"
+    )
+    name = result.config.name or "partner"
+    return alt.layer(bars, rules, labels).properties(
+        title=f"{name}: event postbacks against the in-app event postback window",
+        width=width,
+        height=height,
+    )

@@ -136,6 +136,48 @@ def test_retries_of_one_postback_count_once_from_the_first_attempt() -> None:
     assert codes(result)["PK601"] == 1
 
 
+def test_retries_are_folded_on_the_documented_delivery_key() -> None:
+    # two conversions of one second whose URL is missing: the URL parameters (a column of the
+    # documented key, standing in for the URL) keep them apart; the retry of one joins it
+    row = {"event_name": "purchase", "conversion_timestamp": at("2024-01-14T12:00")}
+    frame = postbacks(
+        [
+            {**row, "postback_url": None, "postback_url_parameters": "clickid=a"},
+            {**row, "postback_url": None, "postback_url_parameters": "clickid=b"},
+            {
+                **row,
+                "postback_url": None,
+                "postback_url_parameters": "clickid=a",
+                "attempt_timestamp": at("2024-01-14T12:05"),
+            },
+        ]
+    )
+    result = pk.audit_settings(frame, config(window=10))
+    got = result.postbacks.sort("postback_url_parameters")
+    assert got["postback_url_parameters"].to_list() == ["clickid=a", "clickid=b"]
+    assert got["attempts"].to_list() == [2, 1]
+    # the id is with_delivery_id's on the attempts as given: it joins back to them
+    ids = pk.with_delivery_id(frame.lazy()).collect()["delivery_id"]
+    assert got["delivery_id"].to_list() == [ids[0], ids[1]] and ids[0] == ids[2]
+    assert not any("retries" in n for n in result.notes)
+
+
+def test_retries_without_tracker_or_url_are_folded_on_the_columns_there() -> None:
+    frame = pl.DataFrame(
+        {
+            "event_name": ["purchase"] * 3,
+            "install_timestamp": [at("2024-01-01T10:00")] * 3,
+            "conversion_timestamp": [at("2024-01-14T12:00")] * 2 + [at("2024-01-03T12:00")],
+            "appmetrica_device_id": ["d1"] * 3,
+        }
+    )
+    result = pk.audit_settings(frame, PartnerConfig.from_dict({"window": 10}))
+    assert sorted(result.postbacks["attempts"].to_list()) == [1, 2]
+    assert "tracking_id" not in result.postbacks.columns
+    assert codes(result) == {"PK601": 1}
+    assert any("lacks tracking_id and postback_url" in n for n in result.notes)
+
+
 def test_only_event_postbacks_are_checked() -> None:
     frame = postbacks(
         [
@@ -348,14 +390,6 @@ def test_result_objects() -> None:
         {"day": 17, "window_status": "within", "postbacks": 1},
     ]
     assert result.template_findings == []
-
-
-def test_window_chart_is_a_plain_altair_chart() -> None:
-    from postback_kit.audit.charts import window_chart
-
-    result = pk.audit_settings(postbacks(SEED_EXPORT), config(window_history=SEED_HISTORY))
-    spec = window_chart(result).to_dict()
-    assert len(spec["layer"]) == 3
 
 
 def test_raw_string_timestamps_and_no_cost_model() -> None:

@@ -6,7 +6,10 @@ import json
 import re
 from pathlib import Path
 
+import nbformat
 import pytest
+
+from tests.notebook_helpers import chart_specs
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOK = ROOT / "notebooks" / "04_config_audit.ipynb"
@@ -54,6 +57,10 @@ def test_the_notebook_is_committed_without_outputs_and_has_parameters() -> None:
         assert f"{name} =" in source
 
 
+def _all_outputs(nb: dict) -> list[dict]:
+    return [o for c in nb["cells"] for o in c.get("outputs", [])]
+
+
 def _outputs(nb: dict) -> str:
     """All text of the outputs (text, HTML, plain text, JSON specs) as one string."""
     parts: list[str] = []
@@ -68,7 +75,7 @@ def _outputs(nb: dict) -> str:
 
 
 @pytest.mark.slow
-def test_the_notebook_executes_headless(tmp_path: Path) -> None:
+def test_the_notebook_executes_headless(tmp_path: Path, warm_kernels: None) -> None:
     papermill = pytest.importorskip("papermill")
     export = tmp_path / "export.csv"
     export.write_text(EXPORT)
@@ -96,7 +103,15 @@ def test_the_notebook_executes_headless(tmp_path: Path) -> None:
     assert "PK601" in text  # Jan 14 sent under the 10-day window
     assert "PK612" in text  # Level_Up vs level_up
     assert "PK621" in text  # revenue 9.99 although masked
-    # the window chart (an altair object; its spec is in the output whatever the renderer)
-    assert "event postbacks against the in-app event postback window" in text
+    # the window chart, drawn by the offline renderer (an <iframe> with the spec inline)
+    (spec,) = chart_specs(nbformat.reads(out.read_text(encoding="utf-8"), as_version=4))
+    assert spec["title"] == "Test Network: event postbacks against the in-app event postback window"
+    bars = next(iter(spec["datasets"].values()))
+    assert {(r["day"], r["window_status"]) for r in bars} == {
+        (2, "within"),
+        (13, "outside"),
+        (17, "within"),
+    }
+    assert not any("vega" in k for o in _all_outputs(nb) for k in o.get("data", {}))
     # the comparison: the click ID renders from the export and matches what was sent
     assert re.search(r"clickid\s+┆ same\s+┆ 3", text)

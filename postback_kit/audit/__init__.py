@@ -8,8 +8,8 @@ export against a partner's in-app event postback settings.
 Modules: ``macros`` (catalogues, data files ``data/macros_*.toml``), ``template`` (the linter
 and its finding codes), ``display`` (carets and HTML), ``cli`` (``postback-kit lint-template``),
 ``render`` (fill a template from export rows, compare with what was sent), ``config`` (partner
-configuration TOML), ``settings`` (the settings audit and its rule codes), ``charts`` (altair,
-imported on use), ``urlcodec`` (vectorised URL encoding).
+configuration TOML), ``settings`` (the settings audit and its rule codes), ``urlcodec``
+(vectorised URL encoding). The window chart is :func:`postback_kit.charts.window_chart`.
 """
 
 from .config import (

@@ -6,8 +6,9 @@
 
 The export shows what was sent; the configuration says what should have been sent. Each rule
 below compares the two in the terms of the settings page (seed 004). Counts are postbacks, not
-attempts: retries of one postback (same tracker, URL, conversion time, event, device) count once,
-and the time of its first attempt is its sending time.
+attempts: retries of one postback (the documented delivery key of
+:func:`postback_kit.deliveries.with_delivery_id`: same tracker, URL, conversion time, event, cost
+model, device) count once, and the time of its first attempt is its sending time.
 
 ====== ========================== ======== =====================================================
 code   rule                       severity meaning
@@ -41,6 +42,7 @@ from urllib.parse import unquote_plus
 
 import polars as pl
 
+from ..deliveries import with_delivery_id
 from ..schema import require_columns
 from .config import PARAMETER_ROLES, PartnerConfig, WindowChange, _Validator
 from .template import Finding, lint_template, parse_template, resolve_catalogue
@@ -189,7 +191,9 @@ class Violation:
 class AuditResult:
     """The violations of one partner configuration in one export.
 
-    ``postbacks`` has one row per event postback with what the rules looked at:
+    ``postbacks`` has one row per event postback (its first attempt; ``delivery_id`` from
+    :func:`postback_kit.deliveries.with_delivery_id`, ``attempts`` its count) with what the
+    rules looked at:
     ``days_since_install``, ``window_days`` and ``window_status`` (within | outside | lifetime
     | unknown) at sending time, and the ``revenue``, ``currency``, ``event_value``,
     ``partner_event`` values read from the postback.
@@ -328,6 +332,31 @@ def _role_parameters(config: PartnerConfig, notes: list[str]) -> dict[str, list[
     return found
 
 
+def _delivery_ids(lazy: pl.LazyFrame, schema: pl.Schema, notes: list[str]) -> pl.LazyFrame:
+    """Add ``delivery_id``: the attempts of one postback (its retries) share it.
+
+    It is :func:`~postback_kit.deliveries.with_delivery_id`'s (the documented key
+    :data:`~postback_kit.deliveries.DELIVERY_KEY`) on the columns as given, so it joins with the
+    ``delivery_id`` of ``diagnose``. That key needs ``tracking_id`` and a URL column: an export
+    without them is keyed on the key columns it has (conversion time, event, device), with a note.
+    """
+    absent = [
+        name
+        for name, present in (
+            ("tracking_id", "tracking_id" in schema),
+            ("postback_url", "postback_url" in schema or "postback_url_parameters" in schema),
+        )
+        if not present
+    ]
+    if absent:
+        lazy = lazy.with_columns(pl.lit(None, dtype=pl.String).alias(c) for c in absent)
+        notes.append(
+            f"the export lacks {' and '.join(absent)}: retries are told apart by the other "
+            "delivery key columns only (conversion time, event name, device)."
+        )
+    return with_delivery_id(lazy).drop(absent)
+
+
 def _prepare(
     frame: pl.DataFrame | pl.LazyFrame,
     config: PartnerConfig,
@@ -344,20 +373,17 @@ def _prepare(
         notes.append(
             "no cost_model column: every row with an event_name is taken as an event postback."
         )
+    lazy = _delivery_ids(lazy, schema, notes)
     times = [
         c for c in ("install_timestamp", "conversion_timestamp", "attempt_timestamp") if c in schema
     ]
     lazy = lazy.with_columns(_utc(c, schema[c]) for c in times)
     url = next((c for c in ("postback_url", "postback_url_parameters") if c in schema), None)
-    key = [
-        c
-        for c in ("tracking_id", url, "conversion_timestamp", "event_name", "appmetrica_device_id")
-        if c in schema
-    ]
     if "attempt_timestamp" in schema:
         lazy = lazy.sort("attempt_timestamp", nulls_last=True)
-    lazy = lazy.with_columns(attempts=pl.len().over(key)).unique(
-        subset=key, keep="first", maintain_order=True
+    # one row per postback: its first attempt, and how many attempts it took
+    lazy = lazy.with_columns(attempts=pl.len().over("delivery_id")).unique(
+        subset="delivery_id", keep="first", maintain_order=True
     )
 
     sent_at = next((c for c in ("attempt_timestamp", "conversion_timestamp") if c in schema), None)
