@@ -360,7 +360,7 @@ class PartnerReport:
                 f"<section class='pbk-issue'><h3>{i.number}. {_e(i.title)}</h3>{_dl(facts)}"
                 "</section>"
             )
-        return f"<div class='pbk-report'>{''.join(parts)}</div>"
+        return f"{_STYLE}<div class='pbk-report'>{''.join(parts)}</div>"
 
     def examples_html(self) -> str:
         """The example attempts: time, code, body and URL as sent (escaped, never run)."""
@@ -384,7 +384,7 @@ class PartnerReport:
                 "</tr>"
             )
         return (
-            "<div class='pbk-report'><table class='pbk-examples'>"
+            f"{_STYLE}<div class='pbk-report'><table class='pbk-examples'>"
             f"<thead>{head}</thead><tbody>{''.join(rows)}</tbody></table></div>"
         )
 
@@ -404,7 +404,7 @@ class PartnerReport:
                 f"<td><pre class='pbk-body'>{_e(r.get('example_body') or '')}</pre></td></tr>"
             )
         return (
-            "<div class='pbk-report'><table class='pbk-examples'>"
+            f"{_STYLE}<div class='pbk-report'><table class='pbk-examples'>"
             f"<thead>{head}</thead><tbody>{''.join(rows)}</tbody></table></div>"
         )
 
@@ -439,7 +439,7 @@ class PartnerReport:
             ("generated", _iso(p.generated_at) or ""),
         ]
         listing = f"<p>Files:</p><ul>{files}</ul>" if files else ""
-        return f"<div class='pbk-report'>{_dl(facts)}{listing}</div>"
+        return f"{_STYLE}<div class='pbk-report'>{_dl(facts)}{listing}</div>"
 
     def to_html(self) -> str:
         """All sections as one HTML fragment (without charts)."""
@@ -466,8 +466,10 @@ _STYLE = """<style>
 .pbk-report .pbk-headline{font-size:15px;font-weight:600}
 .pbk-report .pbk-warn{background:#fde8e8;border:1px solid #b00020;padding:6px 10px}
 .pbk-report .pbk-note{color:#444}
-.pbk-report dl{display:grid;grid-template-columns:max-content auto;gap:2px 16px;margin:6px 0}
-.pbk-report dt{font-weight:600;color:#333}.pbk-report dd{margin:0;white-space:pre-wrap}
+.pbk-report table.pbk-facts{border-collapse:collapse;margin:6px 0}
+.pbk-report table.pbk-facts th{font-weight:600;color:#333;text-align:left;white-space:nowrap;
+padding:1px 16px 1px 0;vertical-align:top}
+.pbk-report table.pbk-facts td{white-space:pre-wrap;text-align:left;padding:1px 0}
 .pbk-report table.pbk-examples{border-collapse:collapse;width:100%;table-layout:auto}
 .pbk-report table.pbk-examples th,.pbk-report table.pbk-examples td{border:1px solid #ccc;
 padding:3px 6px;vertical-align:top;text-align:left}
@@ -483,7 +485,8 @@ def _e(value: Any) -> str:
 
 
 def _dl(facts: list[tuple[str, str]]) -> str:
-    return "<dl>" + "".join(f"<dt>{_e(k)}</dt><dd>{_e(v)}</dd>" for k, v in facts) + "</dl>"
+    rows = "".join(f"<tr><th>{_e(k)}</th><td>{_e(v)}</td></tr>" for k, v in facts)
+    return f"<table class='pbk-facts'><tbody>{rows}</tbody></table>"
 
 
 def _pattern_text(i: ReportIssue) -> str:
