@@ -39,3 +39,18 @@ def test_report_draws_offline_and_shows_hostile_bodies_as_text(
     assert "keyed hashes" in text and "Your server rejects the request (400)" in text
     screenshot(page, request, "partner-report")
     offline_page.assert_clean()
+
+
+def test_partner_report_notebook_runs_in_jupyterlab(lab) -> None:
+    tracker = "12345678901234567890"  # the bundled sample's "malformed clickId"
+    lab.open(lab.server.notebook_with("03_partner_report.ipynb", tracker=tracker))
+    lab.run_all()
+    timeline, codes = lab.charts(2)
+    assert timeline.title == f"Failed attempts over time, tracker {tracker}"
+    assert codes.title == "Failed attempts by response code and issue"
+    assert lab.output_errors() == []
+    report = lab.page.locator(".pbk-report")
+    assert report.first.get_by_text("malformed clickId").count() >= 1
+    assert lab.page.locator("table.pbk-examples").count() == 2
+    lab.screenshot("partner-report-lab")
+    lab.watch.assert_clean()
