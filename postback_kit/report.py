@@ -64,7 +64,7 @@ NOTEBOOK = Path(__file__).resolve().parent.parent / "notebooks" / "03_partner_re
 
 _DERIVED = ("outcome", "failure", "message", "signature", "delivery_id")
 _REMOVED = "(removed)"
-_TOKEN = r"\b(?:id:[0-9a-f]{10}|id:hidden)\b"
+_TOKEN = r"\b(?:id:[0-9a-f]{10}|id:hidden|ip:hidden)\b"
 _EXAMPLE_COLUMNS = (
     "attempt_timestamp",
     "response_code",
