@@ -47,6 +47,7 @@ from .knowledge import Explanation, Hypothesis, KnowledgeBase, explain
 from .load import FileReport, LoadReport, LoadResult, load
 from .params import ParamRules, SuspectParameter, parameter_table, parse_query, suspect_parameters
 from .redact import Redactor, redact
+from .report import PartnerReport, Provenance, ReportIssue, partner_report, render_report
 from .schema import FIELDS, PII_FIELDS, Field, require_columns
 from .segments import SEGMENT_COLUMNS, Segment, find_segment, segment_table, segment_units
 from .signatures import extract_message, signature_of
@@ -84,10 +85,13 @@ __all__ = [
     "MissingColumnsError",
     "ParamRules",
     "PartnerConfig",
+    "PartnerReport",
     "Pattern",
     "PostbackKitError",
+    "Provenance",
     "Redactor",
     "RenderComparison",
+    "ReportIssue",
     "RetryStats",
     "Segment",
     "SuspectParameter",
@@ -116,7 +120,9 @@ __all__ = [
     "load_partner_config",
     "parameter_table",
     "parse_query",
+    "partner_report",
     "redact",
+    "render_report",
     "render_template",
     "require_columns",
     "retry_behavior",

@@ -50,7 +50,15 @@ import vl_convert as vlc
 
 from .errors import ChartDataError
 
-__all__ = ["MAX_ROWS", "ChartDisplay", "error_timeline", "save_html", "show", "to_html"]
+__all__ = [
+    "MAX_ROWS",
+    "ChartDisplay",
+    "error_timeline",
+    "response_codes_chart",
+    "save_html",
+    "show",
+    "to_html",
+]
 
 MAX_ROWS = 5000
 """Most data rows a chart may embed (altair's own default limit). Aggregate before charting."""
@@ -563,4 +571,47 @@ def window_chart(
         title=f"{name}: event postbacks against the in-app event postback window",
         width=width,
         height=height,
+    )
+
+
+def response_codes_chart(
+    codes: Any,
+    *,
+    title: str = "Failed attempts by response code and issue",
+    width: int = 480,
+    height: int = 220,
+) -> alt.Chart:
+    """Attempts per response code, coloured by issue (``report.PartnerReport.codes``).
+
+    ``codes`` has ``issue``, ``signature``, ``response_code`` (null: no answer), ``attempts``
+    and ``example_body``; the tooltip shows the count and one real (redacted) body.
+    """
+    import polars as pl
+
+    frame = codes if isinstance(codes, pl.DataFrame) else pl.DataFrame(codes)
+    counts_frame = frame.select(
+        pl.col("response_code").cast(pl.String).fill_null("no answer").alias("code"),
+        pl.format("{}. {}", pl.col("issue"), pl.col("signature").str.slice(0, 80)).alias("issue"),
+        pl.col("attempts"),
+        pl.col("example_body").str.slice(0, 300).alias("example_body"),
+    )
+    return (
+        alt.Chart(counts_frame)
+        .mark_bar()
+        .encode(
+            x=alt.X("code:N", title="response code", sort="-y"),
+            y=alt.Y("sum(attempts):Q", title="failed attempts"),
+            color=alt.Color(
+                "issue:N",
+                title="issue",
+                legend=alt.Legend(orient="bottom", columns=1, labelLimit=600),
+            ),
+            tooltip=[
+                alt.Tooltip("code:N", title="response code"),
+                alt.Tooltip("issue:N", title="issue"),
+                alt.Tooltip("sum(attempts):Q", title="attempts", format=","),
+                alt.Tooltip("example_body:N", title="example body"),
+            ],
+        )
+        .properties(title=title, width=width, height=height)
     )

@@ -229,6 +229,15 @@ def _register_rerun(sub: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 _REGISTRY.append(_register_rerun)
 
 
+def _register_report(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    from .report import register_cli
+
+    register_cli(sub)
+
+
+_REGISTRY.append(_register_report)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)

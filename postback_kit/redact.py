@@ -22,6 +22,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import os
+import re
 import secrets
 from collections.abc import Iterable
 from urllib.parse import quote, quote_plus, unquote, unquote_plus
@@ -73,6 +74,7 @@ _IPV6_SHORT = r"(?i)\b(?:[0-9a-f]{1,4}:){1,6}:(?:[0-9a-f]{1,4}(?::[0-9a-f]{1,4})
 _ENCODED_OR_PLAIN_VALUE = r"(?:[^&;#\s%]|%[013-9A-Fa-f][0-9A-Fa-f]|%2[0-57-9A-Fa-f])*"
 _MAPPED = r"(?i)::ffff:(?:\d{1,3}\.){3}\d{1,3}"
 _IP_MASK = "ip:hidden"
+_MACRO = re.compile(r"\{[^{}]*\}|\(\w+\)|\$\{?\w+\}?|%\w+%|\[\w+\]")
 _ID_PARAM = (
     rf"(?i)(?:^|[?&;]|%26|%3F)(?:{'|'.join(ID_PARAMETERS)})(?:=|%3D){_ENCODED_OR_PLAIN_VALUE}"
 )
@@ -112,14 +114,21 @@ class Redactor:
                 pairs.setdefault(spelling, tok)
         for raw in spellings:
             decoded = unquote_plus(unquote(raw))
+            if _MACRO.fullmatch(decoded):  # an unresolved macro is evidence, not an identifier
+                continue
             if len(raw) >= 6 and not raw.startswith("id:"):
                 pairs.setdefault(raw, self.token(decoded))
         return pairs
 
-    def frame(self, frame: pl.DataFrame) -> pl.DataFrame:
-        """A copy of ``frame`` with identifiers hidden in PII and free-text columns."""
+    def frame(self, frame: pl.DataFrame, *, text_columns: Iterable[str] = ()) -> pl.DataFrame:
+        """A copy of ``frame`` with identifiers hidden in PII and free-text columns.
+
+        ``text_columns`` are searched too, besides :data:`TEXT_COLUMNS` (e.g. ``message``,
+        ``signature`` derived from a body).
+        """
         pii = [c for c in PII_FIELDS if c in frame.columns]
-        texts = [c for c in TEXT_COLUMNS if c in frame.columns]
+        extra = [c for c in text_columns if c in frame.columns and c not in TEXT_COLUMNS]
+        texts = [c for c in TEXT_COLUMNS if c in frame.columns] + extra
         values: set[str] = set()
         for c in pii:
             values.update(frame[c].cast(pl.String).drop_nulls().unique().to_list())

@@ -76,3 +76,17 @@ def test_nulls_stay_null_and_short_values_are_hidden() -> None:
 def test_never_raises_on_arbitrary_text(body: str) -> None:
     out = Redactor(key=b"k").frame(pl.DataFrame({"response_body": [body], "google_aid": [GAID]}))
     assert out.height == 1
+
+
+def test_unresolved_macros_stay_as_evidence_and_extra_text_columns_are_searched() -> None:
+    df = pl.DataFrame(
+        {
+            "google_aid": [GAID],
+            "postback_url": [f"https://p.example/c?idfa=%7Bidfa%7D&gaid={GAID}&ip=(ip)"],
+            "message": [f"device {GAID} blocked"],
+        }
+    )
+    out = Redactor(key=b"k").frame(df, text_columns=["message"])
+    assert "idfa=%7Bidfa%7D" in out["postback_url"][0] and "ip=(ip)" in out["postback_url"][0]
+    assert GAID not in out.write_csv()
+    assert out["message"][0] == f"device {Redactor(key=b'k').token(GAID)} blocked"
