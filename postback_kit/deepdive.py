@@ -51,6 +51,7 @@ __all__ = [
     "Verdict",
     "bundled_sample",
     "deep_dive",
+    "resolve_export",
 ]
 
 ISSUE_OUTCOMES: tuple[str, ...] = (
@@ -150,6 +151,20 @@ def bundled_sample() -> Path:
         found=f"no data/samples/csv above {Path.cwd()} and no POSTBACK_KIT_SAMPLE",
         hint="pass an export path, or run `make sample`.",
     )
+
+
+def resolve_export(path: str | os.PathLike[str] | None) -> Path:
+    """The export to load: ``path`` as given when it exists, else relative to a folder above the
+    current one (a notebook runs in ``notebooks/``); :func:`bundled_sample` for None or ``""``."""
+    if path is None or str(path) == "":
+        return bundled_sample()
+    given = Path(path)
+    if given.exists() or given.is_absolute():
+        return given
+    for folder in Path.cwd().parents:
+        if (folder / given).exists():
+            return folder / given
+    return given
 
 
 # --------------------------------------------------------------------------- results
@@ -352,7 +367,10 @@ class DeepDive:
         for i in self.issues:
             sig = i.signature if len(i.signature) <= 70 else i.signature[:69] + "…"
             opts.append(
-                (f"{i.category} · {sig} ({i.attempts:,} attempts, {i.undelivered:,} lost)", i.key)
+                (
+                    f"{i.category} · {sig} ({i.attempts:,} attempts, {i.undelivered:,} undelivered)",
+                    i.key,
+                )
             )
         return opts
 
