@@ -368,7 +368,8 @@ class DeepDive:
             sig = i.signature if len(i.signature) <= 70 else i.signature[:69] + "…"
             opts.append(
                 (
-                    f"{i.category} · {sig} ({i.attempts:,} attempts, {i.undelivered:,} undelivered)",
+                    f"{i.category} · {sig} "
+                    f"({i.attempts:,} attempts, {i.undelivered:,} undelivered)",
                     i.key,
                 )
             )
