@@ -64,6 +64,9 @@ ISSUE_OUTCOMES: tuple[str, ...] = (
 )
 """Outcomes that make an issue (the failing ones and ``false_failure``), as in ``diagnose``."""
 
+ALL = "all"
+"""The issue key that stands for all issues of the tracker."""
+
 NO_ANSWER = "no answer"
 """Response code label of attempts that got no answer."""
 
@@ -346,8 +349,9 @@ class DeepDive:
         return self.tracking_id
 
     def issue(self, key: str | None) -> Issue | None:
-        """The issue with this key, signature or ``class · signature`` (None: all issues)."""
-        if key is None or key == "":
+        """The issue with this key, signature or ``class · signature`` (None, ``""`` or
+        ``"all"``: all issues)."""
+        if key is None or key in ("", ALL):
             return None
         for i in self.issues:
             if key in (i.key, i.signature, f"{i.category} · {i.signature}"):
@@ -359,11 +363,10 @@ class DeepDive:
             hint="use an issue key (tracking_id|class|signature), a signature, or None for all.",
         )
 
-    def issue_options(self) -> list[tuple[str, str | None]]:
-        """``(label, key)`` pairs for a picker: all issues first, then each issue, worst first."""
-        opts: list[tuple[str, str | None]] = [
-            (f"all issues ({len(self.issues)})", None),
-        ]
+    def issue_options(self) -> list[tuple[str, str]]:
+        """``(label, key)`` pairs for a picker: all issues (key ``"all"``) first, then each
+        issue, worst first."""
+        opts: list[tuple[str, str]] = [(f"all issues ({len(self.issues)})", ALL)]
         for i in self.issues:
             sig = i.signature if len(i.signature) <= 70 else i.signature[:69] + "…"
             opts.append(

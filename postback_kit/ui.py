@@ -374,14 +374,14 @@ class DeepDiveExplorer:
             self._prepared[key] = self._prepared[dd.tracking_id] = dd
         return self._prepared[key]
 
-    def _initial_issue(self, issue: str | None) -> str | None:
+    def _initial_issue(self, issue: str | None) -> str:
         """``None``: the worst issue; ``"all"``: all issues; else a key or signature."""
         if issue == "all" or not self.dd.issues:
-            return None
+            return "all"
         if issue is None:
             return str(self.dd.issues[0].key)
         chosen = self.dd.issue(issue)
-        return None if chosen is None else str(chosen.key)
+        return "all" if chosen is None else str(chosen.key)
 
     @staticmethod
     def _tracker_label(t: Any) -> str:
@@ -433,7 +433,7 @@ class DeepDiveExplorer:
         self._hold = True
         try:
             self.issue.options = self.dd.issue_options()
-            self.issue.value = self.dd.issues[0].key if self.dd.issues else None
+            self.issue.value = self.dd.issues[0].key if self.dd.issues else "all"
             self.classes.options = self.dd.classes()
             self.classes.value = tuple(self.dd.classes())
         finally:

@@ -23,7 +23,7 @@ def _rows(view: ui.ChartView) -> list[dict[str, object]]:
 
 def test_starts_on_the_top_tracker_and_its_worst_issue(explorer: ui.DeepDiveExplorer) -> None:
     assert explorer.tracker.value == "t1" and explorer.issue.value == MALFORMED
-    assert [v for _label, v in explorer.issue.options] == [None, MALFORMED, GATEWAY]
+    assert [v for _label, v in explorer.issue.options] == ["all", MALFORMED, GATEWAY]
     assert explorer.bucket.value == "1h" and explorer.by.value == "class"
     assert explorer.classes.value == ("request_error", "partner_error")
     assert "os_name = ios" in explorer.verdict.value
@@ -61,7 +61,7 @@ def test_issue_picker_redraws_charts_and_tables_in_place(explorer: ui.DeepDiveEx
 def test_bucket_stacking_and_classes_redraw_only_the_timeline(
     explorer: ui.DeepDiveExplorer,
 ) -> None:
-    explorer.issue.value = None
+    explorer.issue.value = "all"
     codes = explorer.codes_view.spec
     explorer.bucket.value = "15m"
     assert explorer.timeline_view.spec["layer"][1]["encoding"]["y"]["title"] == (
@@ -96,7 +96,7 @@ def test_time_range_changes_the_parameter_and_segment_tables(
 def test_tracker_picker_swaps_issues_classes_and_charts(explorer: ui.DeepDiveExplorer) -> None:
     timeline = explorer.timeline_view.spec
     explorer.tracker.value = "t2"
-    assert [v for _l, v in explorer.issue.options] == [None] and explorer.issue.value is None
+    assert [v for _l, v in explorer.issue.options] == ["all"] and explorer.issue.value == "all"
     assert explorer.classes.options == ()
     assert explorer.timeline_view.spec != timeline
     assert "No failed attempts" in explorer.verdict.value
@@ -116,7 +116,7 @@ def test_parameters_pick_tracker_issue_range_and_bucket() -> None:
     )
     assert ex.issue.value == GATEWAY and ex.bucket.value == "15m" and ex.by.value == "signature"
     assert (ex.since, ex.until) == (at(1, 0, 0), at(1, 1, 0))
-    assert ui.DeepDiveExplorer(pk.diagnose(_frame()), issue="all").issue.value is None
+    assert ui.DeepDiveExplorer(pk.diagnose(_frame()), issue="all").issue.value == "all"
 
 
 def test_html_table_escapes_every_cell() -> None:
