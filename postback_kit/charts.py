@@ -53,10 +53,13 @@ from .errors import ChartDataError
 __all__ = [
     "MAX_ROWS",
     "ChartDisplay",
+    "delivery_fates",
     "error_timeline",
+    "response_codes",
     "response_codes_chart",
     "save_html",
     "show",
+    "time_to_delivery",
     "to_html",
 ]
 
@@ -435,6 +438,7 @@ def error_timeline(
     title: str = "Failed attempts over time",
     started_at: Any = None,
     ended_at: Any = None,
+    subtitle: str | None = None,
     width: int | Literal["container"] = 640,
     height: int = 240,
 ) -> alt.LayerChart | alt.FacetChart:
@@ -443,7 +447,8 @@ def error_timeline(
     ``counts`` is :func:`postback_kit.timeline.series_counts` output. Failing series are stacked
     bars coloured by series; all attempts of the bucket (delivered included) are a grey area
     behind them on the same axis, so a failure's share of traffic reads off the chart. The
-    issue's onset and end (``started_at``/``ended_at``, from its pattern) are marked by rules.
+    issue's onset and end (``started_at``/``ended_at``, from its pattern) are marked by rules,
+    each labelled with its time on its own row. ``subtitle`` goes under the title (the pattern).
     Times are shown in UTC. Tooltips give the bucket, the series, the count and an example body.
     """
     import polars as pl
@@ -496,18 +501,159 @@ def error_timeline(
             {"mark": [m for m, _ in marks], "bucket": [w for _, w in marks]}
         ).with_columns(pl.col("bucket").cast(pl.Datetime("us", "UTC")))
         rule = alt.Chart(rules).encode(x=x)
-        layers += [
+        layers.append(
             rule.mark_rule(color="black", strokeDash=[4, 3]).encode(
                 tooltip=[
                     alt.Tooltip("mark:N", title="pattern"),
                     alt.Tooltip("bucket:T", title="at (UTC)", format="%Y-%m-%d %H:%M"),
                 ]
+            )
+        )
+        # One label per mark, on its own row and pointing into the plot (onset to the right of
+        # its rule, end to the left of its rule): close marks never overlap, edge marks never
+        # spill over the axes.
+        for row, (name, _when) in enumerate(marks):
+            one = rules.filter(pl.col("mark") == name)
+            onset = name == "onset"
+            layers.append(
+                alt.Chart(one)
+                .mark_text(
+                    align="left" if onset else "right",
+                    dx=4 if onset else -4,
+                    baseline="top",
+                    fontWeight="bold",
+                )
+                .encode(
+                    x=x,
+                    y=alt.value(2 + 14 * row),
+                    text=alt.Text("bucket:T", format=f"{name} %d %b %H:%M"),
+                )
+            )
+    chart_title: Any = title if subtitle is None else alt.TitleParams(title, subtitle=subtitle)
+    return alt.layer(*layers).properties(title=chart_title, width=width, height=height)
+
+
+# --- Deep dive (notebook 02): views of postback_kit.deepdive results ------------------------
+
+_OUTCOME_COLORS = {
+    "success": "#4c9a2a",
+    "false_failure": "#9ecae1",
+    "request_error": "#d62728",
+    "partner_error": "#ff7f0e",
+    "network_error": "#7f7f7f",
+    "other_code": "#9467bd",
+    "soft_failure": "#e377c2",
+}
+_FATE_COLORS = {
+    "delivered first try": "#4c9a2a",
+    "cured by retries": "#a1d99b",
+    "lost": "#d62728",
+    "still retrying": "#fdae6b",
+}
+
+
+def response_codes(
+    codes: Any, *, title: str = "Attempts by response code", width: int = 480
+) -> alt.Chart:
+    """Attempts per response code, stacked by class; the selected issue's bars stand out.
+
+    ``codes`` is :meth:`postback_kit.deepdive.DeepDive.codes` output (``code``, ``outcome``,
+    ``attempts``, ``share``, ``selected``, ``example``). Tooltips give the count, the share of
+    the tracker's attempts and an example body.
+    """
+    import polars as pl
+
+    frame = codes if isinstance(codes, pl.DataFrame) else pl.DataFrame(codes)
+    present = [o for o in _OUTCOME_COLORS if o in set(frame["outcome"].to_list())]
+    return (
+        alt.Chart(frame)
+        .mark_bar()
+        .encode(
+            x=alt.X("code:N", title="response code", sort="-y"),
+            y=alt.Y("sum(attempts):Q", title="attempts"),
+            color=alt.Color(
+                "outcome:N",
+                title="class",
+                scale=alt.Scale(domain=present, range=[_OUTCOME_COLORS[o] for o in present]),
             ),
-            rule.mark_text(align="left", dx=3, dy=-4, baseline="bottom").encode(
-                text="mark:N", y=alt.value(0)
+            opacity=alt.condition("datum.selected", alt.value(1.0), alt.value(0.35)),
+            tooltip=[
+                alt.Tooltip("code:N", title="response code"),
+                alt.Tooltip("outcome:N", title="class"),
+                alt.Tooltip("attempts:Q", title="attempts", format=","),
+                alt.Tooltip("share:Q", title="share of the tracker's attempts", format=".1%"),
+                alt.Tooltip("selected:N", title="in the selected issue"),
+                alt.Tooltip("example:N", title="example body"),
+            ],
+        )
+        .properties(title=title, width=width, height=220)
+    )
+
+
+def delivery_fates(
+    fates: Any, *, title: str = "What became of the postbacks", width: int = 480
+) -> alt.Chart:
+    """Postbacks per fate (delivered first try, cured by retries, lost, still retrying).
+
+    ``fates`` is :meth:`postback_kit.deepdive.DeliverySummary.fates` output (``fate``,
+    ``postbacks``, ``share``). Every fate keeps its bar and colour, empty ones included.
+    """
+    import polars as pl
+
+    frame = fates if isinstance(fates, pl.DataFrame) else pl.DataFrame(fates)
+    order = list(_FATE_COLORS)
+    return (
+        alt.Chart(frame)
+        .mark_bar()
+        .encode(
+            y=alt.Y("fate:N", title=None, sort=order),
+            x=alt.X("postbacks:Q", title="postbacks (conversions sent to the partner)"),
+            color=alt.Color(
+                "fate:N",
+                title="fate",
+                scale=alt.Scale(domain=order, range=[_FATE_COLORS[f] for f in order]),
+                legend=None,
             ),
-        ]
-    return alt.layer(*layers).properties(title=title, width=width, height=height)
+            tooltip=[
+                alt.Tooltip("fate:N", title="fate"),
+                alt.Tooltip("postbacks:Q", title="postbacks", format=","),
+                alt.Tooltip("share:Q", title="share of the postbacks", format=".1%"),
+            ],
+        )
+        .properties(title=title, width=width, height=140)
+    )
+
+
+def time_to_delivery(
+    bins: Any,
+    *,
+    title: str = "Time from the first attempt to delivery",
+    width: int = 480,
+) -> alt.Chart:
+    """Delivered postbacks per bin of time to delivery (``first try`` is 0).
+
+    ``bins`` is :meth:`postback_kit.deepdive.DeepDive.time_to_delivery` output (``bin``,
+    ``order``, ``postbacks``, ``share``, ``median_minutes``).
+    """
+    import polars as pl
+
+    frame = bins if isinstance(bins, pl.DataFrame) else pl.DataFrame(bins)
+    order = frame.sort("order")["bin"].to_list()
+    return (
+        alt.Chart(frame)
+        .mark_bar(color="#4c78a8")
+        .encode(
+            x=alt.X("bin:N", title="time to delivery (after the first attempt)", sort=order),
+            y=alt.Y("postbacks:Q", title="delivered postbacks"),
+            tooltip=[
+                alt.Tooltip("bin:N", title="time to delivery"),
+                alt.Tooltip("postbacks:Q", title="delivered postbacks", format=","),
+                alt.Tooltip("share:Q", title="share of the delivered", format=".1%"),
+                alt.Tooltip("median_minutes:Q", title="median in bin (minutes)", format=".1f"),
+            ],
+        )
+        .properties(title=title, width=width, height=200)
+    )
 
 
 # --- Audit: configuration audit charts (postback_kit.audit) -----------------------------------

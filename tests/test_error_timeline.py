@@ -39,7 +39,7 @@ def test_error_timeline_stacks_failures_over_traffic_and_marks_the_onset() -> No
     counts = timeline.series_counts(_attempts(), "1h", by="outcome")
     onset = datetime(2026, 11, 1, 0, tzinfo=UTC)
     spec = charts.chart_spec(charts.error_timeline(counts, every="1h", started_at=onset))
-    traffic, bars, rule, _label = spec["layer"]
+    traffic, bars, rule, label = spec["layer"]
     assert traffic["mark"]["type"] == "area"
     assert bars["mark"]["type"] == "bar"
     assert bars["encoding"]["color"]["field"] == "series"
@@ -50,6 +50,7 @@ def test_error_timeline_stacks_failures_over_traffic_and_marks_the_onset() -> No
     traffic_rows = spec["datasets"][traffic["data"]["name"]]
     assert [r["attempts"] for r in traffic_rows] == [3, 0, 1]
     assert spec["datasets"][rule["data"]["name"]][0]["mark"] == "onset"
+    assert label["encoding"]["text"]["format"] == "onset %d %b %H:%M"
     tips = {t["title"] for t in bars["encoding"]["tooltip"]}
     assert {"failed attempts", "example body"} <= tips
 
