@@ -33,6 +33,7 @@ makes 10 million attempts with a few thousand distinct bodies cheap.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import Final, TypeVar
 
@@ -174,6 +175,21 @@ def _text(body: pl.Expr) -> pl.Expr:
     return body.cast(pl.String).str.strip_chars()
 
 
+def _json_path_match(text: pl.Expr, path: str) -> pl.Expr:
+    """``text.str.json_path_match(path)``, parsed only where the text names every key of the path.
+
+    Parsing is the cost (a body is parsed once per path): a body that does not contain
+    ``"key"`` for each key of the path cannot match, so it is not parsed for it. Bodies with
+    ``\\u`` escapes (a key could be spelled with them) are always parsed.
+    """
+    keys = re.findall(r"[A-Za-z_]+", path)
+    named = pl.lit(True)
+    for key in keys:
+        named = named & text.str.contains(f'"{key}"', literal=True)
+    candidate = pl.when(named | text.str.contains("\\u", literal=True)).then(text)
+    return candidate.str.json_path_match(path)
+
+
 def _raw_message(text: pl.Expr) -> pl.Expr:
     """The message before truncation (whitespace-normalised, at most 4000 characters).
 
@@ -188,7 +204,7 @@ def _raw_message(text: pl.Expr) -> pl.Expr:
         | text.str.starts_with("<?xml")
         | (text.str.contains(r"^<[A-Za-z][\w:\-]*[^>]*>") & text.str.contains("</", literal=True))
     )
-    json_message = pl.coalesce([_usable(text.str.json_path_match(p)) for p in _JSON_PATHS])
+    json_message = pl.coalesce([_usable(_json_path_match(text, p)) for p in _JSON_PATHS])
     markup_message = pl.coalesce(
         _usable(text.str.extract(_XML_MESSAGE, 1)),
         _usable(_html_text(text.str.extract(_TITLE, 1))),
