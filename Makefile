@@ -50,8 +50,12 @@ sample: setup
 strip: setup
 	$(PY) scripts/strip_notebooks.py
 
-bench: setup
-	$(PY) scripts/bench.py
+# Benchmarks (BENCHMARKS.md): pandas is installed for the baseline only. BENCH_ARGS e.g.
+# `--sizes 1M,10M --reps 3 --out BENCHMARKS.md` (scripts/bench.py --help).
+BENCH_ARGS ?= --sizes 1M --reps 3
+bench: setup browser
+	$(VENV)/bin/uv pip install --python $(PY) -q -e '.[dev,bench]'
+	$(PY) scripts/bench.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
