@@ -143,8 +143,7 @@ def test_codes_mark_the_selected_issue(dd: DeepDive) -> None:
 
 
 @pytest.mark.xfail(
-    reason="deepdive's inline frame predates diagnose's per-delivery evidence (min 5 hit postbacks, risk_ratio): the fixture must grow (open issue #4)",
-    strict=False,
+    reason="inline frame too small for per-delivery evidence: see #4 note", strict=False
 )
 def test_parameters_respect_the_time_range_and_flag_suspects(dd: DeepDive) -> None:
     whole = dd.parameters(MALFORMED)
@@ -166,8 +165,7 @@ def test_parameters_respect_the_time_range_and_flag_suspects(dd: DeepDive) -> No
 
 
 @pytest.mark.xfail(
-    reason="deepdive's inline frame predates diagnose's per-delivery evidence (min 5 hit postbacks, risk_ratio): the fixture must grow (open issue #4)",
-    strict=False,
+    reason="inline frame too small for per-delivery evidence: see #4 note", strict=False
 )
 def test_segment_is_found_over_postbacks_not_attempts(dd: DeepDive) -> None:
     got = dd.segments(MALFORMED)
@@ -226,8 +224,7 @@ def test_time_to_delivery_bins(dd: DeepDive) -> None:
 
 
 @pytest.mark.xfail(
-    reason="deepdive's inline frame predates diagnose's per-delivery evidence (min 5 hit postbacks, risk_ratio): the fixture must grow (open issue #4)",
-    strict=False,
+    reason="inline frame too small for per-delivery evidence: see #4 note", strict=False
 )
 def test_verdict_answers_same_error_or_several_constant_or_partial(dd: DeepDive) -> None:
     v = dd.verdict(MALFORMED)

@@ -299,10 +299,7 @@ BODY_TEXT = st.one_of(
 )
 
 
-@pytest.mark.xfail(
-    reason='a JSON body whose only field is a masked value (\'{"Message":"0"}\') masks differently the second time since message fields fall back to code fields (open issue #3)',
-    strict=False,
-)
+@pytest.mark.xfail(reason='masking {"Message":"0"} twice differs: see #3 note', strict=False)
 @settings(max_examples=60, deadline=None)
 @given(st.lists(BODY_TEXT, min_size=1, max_size=30))
 def test_masking_is_idempotent_and_never_raises(bodies: list[str]) -> None:

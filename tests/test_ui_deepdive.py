@@ -22,8 +22,7 @@ def _rows(view: ui.ChartView) -> list[dict[str, object]]:
 
 
 @pytest.mark.xfail(
-    reason="deepdive's inline frame predates diagnose's per-delivery evidence (min 5 hit postbacks): the fixture must grow (open issue #4)",
-    strict=False,
+    reason="inline frame too small for per-delivery evidence: see #4 note", strict=False
 )
 def test_starts_on_the_top_tracker_and_its_worst_issue(explorer: ui.DeepDiveExplorer) -> None:
     assert explorer.tracker.value == "t1" and explorer.issue.value == MALFORMED
@@ -82,8 +81,7 @@ def test_bucket_stacking_and_classes_redraw_only_the_timeline(
 
 
 @pytest.mark.xfail(
-    reason="deepdive's inline frame predates diagnose's per-delivery evidence (min 5 hit postbacks): the fixture must grow (open issue #4)",
-    strict=False,
+    reason="inline frame too small for per-delivery evidence: see #4 note", strict=False
 )
 def test_time_range_changes_the_parameter_and_segment_tables(
     explorer: ui.DeepDiveExplorer,

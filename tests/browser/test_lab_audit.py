@@ -57,10 +57,7 @@ def _assert_window_chart(page: Any, chart: Any) -> None:
     assert "event postbacks" in tip and "window at sending" in tip, tip
 
 
-@pytest.mark.xfail(
-    reason="the window chart's tooltip does not show on hover after the merge with the deep-dive charts; the chart itself draws (open issue #7)",
-    strict=False,
-)
+@pytest.mark.xfail(reason="window chart tooltip on hover: see the #7 note", strict=False)
 def test_config_audit_notebook_in_jupyterlab(lab) -> None:
     lab.open(lab.server.notebook_with("04_config_audit.ipynb"))
     lab.run_all()
@@ -72,10 +69,7 @@ def test_config_audit_notebook_in_jupyterlab(lab) -> None:
     lab.watch.assert_clean()
 
 
-@pytest.mark.xfail(
-    reason="the window chart's tooltip does not show on hover after the merge with the deep-dive charts; the chart itself draws (open issue #7)",
-    strict=False,
-)
+@pytest.mark.xfail(reason="window chart tooltip on hover: see the #7 note", strict=False)
 def test_config_audit_notebook_exported_draws_offline(
     offline_page: PageWatch, warm_kernels: None, tmp_path: Path, request
 ) -> None:
