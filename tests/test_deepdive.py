@@ -142,9 +142,7 @@ def test_codes_mark_the_selected_issue(dd: DeepDive) -> None:
     assert_frame_equal(got, want)
 
 
-@pytest.mark.xfail(
-    reason="inline frame too small for per-delivery evidence: see #4 note", strict=False
-)
+@pytest.mark.xfail(reason="frame too small for per-delivery evidence (#4 note)", strict=False)
 def test_parameters_respect_the_time_range_and_flag_suspects(dd: DeepDive) -> None:
     whole = dd.parameters(MALFORMED)
     first_hour = dd.parameters(MALFORMED, until=at(1, 1, 0))
@@ -164,9 +162,7 @@ def test_parameters_respect_the_time_range_and_flag_suspects(dd: DeepDive) -> No
     assert_frame_equal(first_hour.select(cols), want.with_columns(failing=pl.lit(2, pl.Int64)))
 
 
-@pytest.mark.xfail(
-    reason="inline frame too small for per-delivery evidence: see #4 note", strict=False
-)
+@pytest.mark.xfail(reason="frame too small for per-delivery evidence (#4 note)", strict=False)
 def test_segment_is_found_over_postbacks_not_attempts(dd: DeepDive) -> None:
     got = dd.segments(MALFORMED)
     want = pl.DataFrame(
@@ -223,9 +219,7 @@ def test_time_to_delivery_bins(dd: DeepDive) -> None:
     assert dd.time_to_delivery(MALFORMED)["postbacks"].sum() == 0
 
 
-@pytest.mark.xfail(
-    reason="inline frame too small for per-delivery evidence: see #4 note", strict=False
-)
+@pytest.mark.xfail(reason="frame too small for per-delivery evidence (#4 note)", strict=False)
 def test_verdict_answers_same_error_or_several_constant_or_partial(dd: DeepDive) -> None:
     v = dd.verdict(MALFORMED)
     assert (v.kinds, v.top_share, v.hit_postbacks, v.postbacks, v.scope) == (

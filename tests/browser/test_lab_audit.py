@@ -1,6 +1,5 @@
 """notebooks/04_config_audit.ipynb in a real JupyterLab and as exported HTML opened offline.
 
-import pytest
 Both run on the notebook's defaults: the example template (plain http, an unknown macro, a
 corrupted ``¤cy=``), data/partner_configs/example.toml and the bundled sample export.
 """
@@ -9,6 +8,8 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 from tests.browser.conftest import PageWatch, screenshot, wait_for_charts
 from tests.notebook_helpers import execute, export_html
