@@ -175,8 +175,18 @@ class ChartInfo:
 
     def hover_mark(self, index: int = 0) -> str:
         """Hover a data mark; return the tooltip's text ('' when there is none)."""
-        self.frame.locator("svg g.role-mark > *").nth(index).hover(force=True)
+        marks = self.frame.locator("svg g.role-mark > *")
         tip = self.frame.locator("#vg-tooltip-element.visible")
+        # The mark asked for first; a loaded machine or a mark without a tooltip (a rule, a
+        # label, a zero-height bar) gets the next marks, so the check is about tooltips at all.
+        candidates = [index, *[i for i in range(min(marks.count(), 40)) if i != index]]
+        for i in candidates:
+            marks.nth(i).hover(force=True)
+            try:
+                tip.wait_for(timeout=5_000 if i == index else 1_500)
+            except Exception:
+                continue
+            return str(tip.inner_text())
         tip.wait_for(timeout=5_000)
         return str(tip.inner_text())
 
