@@ -9,8 +9,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from tests.browser.conftest import PageWatch, screenshot, wait_for_charts
 from tests.notebook_helpers import execute, export_html
 
@@ -58,7 +56,6 @@ def _assert_window_chart(page: Any, chart: Any) -> None:
     assert "event postbacks" in tip and "window at sending" in tip, tip
 
 
-@pytest.mark.xfail(reason="window chart tooltip on hover: see the #7 note", strict=False)
 def test_config_audit_notebook_in_jupyterlab(lab) -> None:
     lab.open(lab.server.notebook_with("04_config_audit.ipynb"))
     lab.run_all()
@@ -70,7 +67,6 @@ def test_config_audit_notebook_in_jupyterlab(lab) -> None:
     lab.watch.assert_clean()
 
 
-@pytest.mark.xfail(reason="window chart tooltip on hover: see the #7 note", strict=False)
 def test_config_audit_notebook_exported_draws_offline(
     offline_page: PageWatch, warm_kernels: None, tmp_path: Path, request
 ) -> None:
