@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
+from .diagnose import ISSUE_OUTCOMES as _DIAGNOSE_ISSUE_OUTCOMES
 from .errors import ConfigError, PostbackKitError
 from .params import parameter_table
 from .segments import Segment, find_segment, segment_table
@@ -54,14 +55,7 @@ __all__ = [
     "resolve_export",
 ]
 
-ISSUE_OUTCOMES: tuple[str, ...] = (
-    "request_error",
-    "partner_error",
-    "network_error",
-    "other_code",
-    "soft_failure",
-    "false_failure",
-)
+ISSUE_OUTCOMES: tuple[str, ...] = _DIAGNOSE_ISSUE_OUTCOMES
 """Outcomes that make an issue (the failing ones and ``false_failure``), as in ``diagnose``."""
 
 ALL = "all"
