@@ -604,3 +604,761 @@ class DeepDiveExplorer:
         from IPython.display import display
 
         display(self.widget)
+
+
+# === Triage (notebook 01) ====================================================================
+# Steps 1 and 2 of the troubleshooting workflow: choose the export (files, or the Logs API through
+# a form), see the tracker list ranked by impact, pick a tracker and see its codes, signatures
+# with real example bodies, the hypothesis and the next action, and its errors over time. The
+# aggregates are computed once per export (Triage.set_diagnosis); the tracker picker only filters
+# them and redraws. Every text from the export is HTML-escaped here.
+
+_TRIAGE_EXPORT_SUFFIXES = (".csv", ".csv.gz", ".json", ".json.gz", ".parquet", ".pq")
+_TRIAGE_CLASSES = (
+    ("request_error", "4xx"),
+    ("partner_error", "5xx"),
+    ("network_error", "no answer"),
+    ("other_code", "other code"),
+    ("soft_failure", "soft failure"),
+    ("false_failure", "false failure"),
+)
+_TRIAGE_LIST_COLUMNS = (
+    ("tracker", "tracker", "text"),
+    ("status", "status", "text"),
+    ("attempts", "attempts", "num"),
+    ("failure_share", "failed share", "pct"),
+    *((f"share_{c}", f"{label}", "pct") for c, label in _TRIAGE_CLASSES),
+    ("undelivered", "lost conversions", "num"),
+    ("retrying", "still retrying", "num"),
+    ("top_signatures", "top signatures", "text"),
+)
+_TRIAGE_CODE_COLUMNS = (
+    ("code", "response code", "code"),
+    ("outcome", "class", "text"),
+    ("attempts", "attempts", "num"),
+    ("share", "share of the tracker's attempts", "pct"),
+    ("example", "example body", "code"),
+)
+_TRIAGE_ISSUE_COLUMNS = (
+    ("category", "class", "text"),
+    ("signature", "signature", "code"),
+    ("codes", "codes", "text"),
+    ("attempts", "attempts", "num"),
+    ("deliveries", "postbacks hit", "num"),
+    ("undelivered", "lost", "num"),
+    ("pattern", "pattern", "text"),
+    ("retry_behavior", "retries", "text"),
+    ("example", "example body", "body"),
+    ("hypothesis", "hypothesis", "text"),
+    ("action", "next action", "text"),
+    ("contact", "who acts", "text"),
+)
+_DEEP_DIVE_NOTEBOOK = "02_export_deep_dive.ipynb"
+
+__all__ += ["ExportChooser", "FetchForm", "Triage", "export_tabs", "find_exports"]
+
+
+def find_exports(*roots: Any, limit: int = 50) -> list[tuple[str, str]]:
+    """Export folders and files below ``roots`` (the bundled sample first), as picker options.
+
+    A folder holding export files (CSV, CSV.gz, the Logs API JSON, Parquet) is offered whole
+    (``load`` reads every file in it) and so is each of its files. Hidden folders and the cache
+    are skipped. Options are ``(label, path)``; at most ``limit`` of them.
+    """
+    from pathlib import Path
+
+    from .deepdive import bundled_sample
+
+    found: list[tuple[str, str]] = []
+    seen: set[str] = set()
+
+    def add(label: str, path: Any) -> None:
+        key = str(Path(path).resolve())
+        if key not in seen and len(found) < limit:
+            seen.add(key)
+            found.append((label, str(path)))
+
+    try:
+        sample = bundled_sample()
+        add(f"bundled sample ({sample})", sample)
+    except Exception:  # no sample here: nothing to offer first
+        sample = None
+    for root in roots:
+        base = Path(root)
+        if not base.is_dir():
+            continue
+        folders: dict[Any, list[Any]] = {}
+        for p in sorted(base.rglob("*")):
+            parts = p.relative_to(base).parts
+            if len(parts) > 4 or any(s.startswith(".") or s == "__pycache__" for s in parts):
+                continue
+            if p.is_file() and _looks_like_export(p):
+                folders.setdefault(p.parent, []).append(p)
+        for folder, files in folders.items():
+            if len(files) > 1:
+                add(f"{folder} ({len(files)} files)", folder)
+            for f in files[:20]:
+                add(str(f), f)
+    return found
+
+
+def _looks_like_export(path: Any) -> bool:
+    """An export file by its name (a plain ``.json`` only with the Logs API's ``"data"`` key)."""
+    name = path.name.lower()
+    if not name.endswith(_TRIAGE_EXPORT_SUFFIXES):
+        return False
+    if name.endswith(".json"):
+        try:
+            with path.open("rb") as fh:
+                return b'"data"' in fh.read(256)
+        except OSError:
+            return False
+    return True
+
+
+def _project_root() -> Any:
+    from pathlib import Path
+
+    for folder in (Path.cwd(), *Path.cwd().parents):
+        if (folder / "data" / "samples").is_dir() or (folder / "pyproject.toml").is_file():
+            return folder
+    return Path.cwd()
+
+
+def _error_html(exc: BaseException, *secrets: str) -> str:
+    import html as _html
+
+    text = f"{type(exc).__name__}: {exc}"
+    for secret in secrets:
+        if secret:
+            text = text.replace(secret, "***")
+    style = "color:#b00020;white-space:pre-wrap"
+    return f'<pre class="pbk-error" style="{style}">{_html.escape(text)}</pre>'
+
+
+def _status_html(text: str) -> str:
+    import html as _html
+
+    style = "white-space:pre-wrap;margin:2px 0"
+    return f'<pre class="pbk-status" style="{style}">{_html.escape(text)}</pre>'
+
+
+class ExportChooser:
+    """Choose an export (a file or a folder, the bundled sample by default) and load it.
+
+    ``choice`` lists the exports found in the project's ``data/`` folder and next to the
+    notebook; ``path`` takes any other file, folder or glob. :meth:`load` (also the *Load*
+    button) loads it with a progress bar, shows the load report in ``status`` and calls
+    ``on_load(frame, source)``. A button's progress bars and errors go to ``log``.
+
+    >>> chooser = ExportChooser(None, on_load=triage.load)         # doctest: +SKIP
+    >>> chooser.load()                                              # doctest: +SKIP
+    """
+
+    def __init__(
+        self,
+        path: Any = None,
+        *,
+        on_load: Callable[..., object] | None = None,
+        roots: Sequence[Any] | None = None,
+    ) -> None:
+        from pathlib import Path
+
+        from .deepdive import resolve_export
+
+        self.on_load = on_load
+        self.result: Any = None
+        self.source: Any = None
+        start = resolve_export(path)
+        root = _project_root()
+        options = find_exports(*(roots if roots is not None else (root / "data", Path.cwd())))
+        if str(start) not in [v for _l, v in options]:
+            options.insert(0, (str(start), str(start)))
+        self.choice = widgets.Dropdown(
+            options=options,
+            value=str(start),
+            description="Export",
+            style={"description_width": "initial"},
+            layout=_DD_WIDE,
+        )
+        self.path = widgets.Text(
+            value=str(start),
+            description="File, folder or glob",
+            placeholder="path to an export",
+            style={"description_width": "initial"},
+            layout=_DD_WIDE,
+        )
+        self.button = widgets.Button(description="Load", button_style="primary", icon="folder-open")
+        self.status = widgets.HTML()
+        self.log = widgets.Output()
+        self.choice.observe(lambda c: setattr(self.path, "value", c["new"]), names="value")
+        self.button.on_click(self._clicked)
+        self.widget = widgets.VBox([self.choice, self.path, self.button, self.status, self.log])
+
+    def load(self, path: Any = None) -> Any:
+        """Load ``path`` (default: the chosen one); return ``(frame, report)``."""
+        import postback_kit as pk
+
+        from .deepdive import resolve_export
+
+        source = resolve_export(path if path is not None else self.path.value.strip())
+        result = pk.load(source, report=True, progress=True)
+        self.result, self.source = result, source
+        self.status.value = _status_html(f"{source}\n{result.report.summary()}")
+        if self.on_load is not None:
+            self.on_load(result.frame, source=source)
+        return result
+
+    def _clicked(self, _button: Any) -> None:
+        self.log.clear_output()
+        with self.log:
+            try:
+                self.button.disabled = True
+                self.load()
+            except Exception as exc:
+                self.status.value = _error_html(exc)
+            finally:
+                self.button.disabled = False
+
+    def _ipython_display_(self) -> None:
+        from IPython.display import display
+
+        display(self.widget)
+
+
+class FetchForm:
+    """Fetch an export from the Logs API (:func:`postback_kit.api.fetch_and_load`) and load it.
+
+    Fields: application ID, first and last day, the folder to save to, equality filters (one
+    ``field=value`` per line) and the token, a password field that is never echoed and is
+    cleared after every fetch, whatever happens. Left empty, the token comes from ``token_file``
+    or ``$APPMETRICA_TOKEN`` (what a headless run uses: the token is never a parameter). Other
+    keyword arguments (``base_url``, ``poll_interval``…) go to :func:`postback_kit.fetch`.
+    :meth:`submit` (also the *Fetch* button) calls ``on_load(frame, source)``.
+    """
+
+    def __init__(
+        self,
+        *,
+        application_id: Any = None,
+        since: Any = None,
+        until: Any = None,
+        dest: Any = None,
+        filters: str = "",
+        token_file: Any = None,
+        on_load: Callable[..., object] | None = None,
+        **options: Any,
+    ) -> None:
+        self.on_load = on_load
+        self.token_file = token_file or None
+        self.options = {k: v for k, v in options.items() if v is not None}
+        self.fetched: Any = None
+        self.result: Any = None
+        style = {"description_width": "initial"}
+        self.application_id = widgets.Text(
+            value="" if application_id is None else str(application_id),
+            description="Application ID",
+            placeholder="the number in the AppMetrica address bar",
+            style=style,
+        )
+        self.since = widgets.DatePicker(value=self._day(since), description="From", style=style)
+        self.until = widgets.DatePicker(
+            value=self._day(until), description="To (included)", style=style
+        )
+        self.dest = widgets.Text(
+            value="" if dest is None else str(dest),
+            description="Save to",
+            placeholder="folder; empty: exports/<application ID> in the project",
+            style=style,
+            layout=_DD_WIDE,
+        )
+        self.filters = widgets.Textarea(
+            value=filters,
+            description="Filters",
+            placeholder="field=value, one a line (e.g. tracking_id=123)",
+            rows=2,
+            style=style,
+            layout=_DD_WIDE,
+        )
+        self.token = widgets.Password(
+            value="",
+            description="Token",
+            placeholder="empty: the token file or $APPMETRICA_TOKEN",
+            style=style,
+            layout=_DD_WIDE,
+        )
+        self.button = widgets.Button(description="Fetch", button_style="primary", icon="download")
+        self.status = widgets.HTML()
+        self.log = widgets.Output()
+        self.button.on_click(self._clicked)
+        self.widget = widgets.VBox(
+            [
+                self.application_id,
+                widgets.HBox([self.since, self.until]),
+                self.dest,
+                self.filters,
+                self.token,
+                self.button,
+                self.status,
+                self.log,
+            ]
+        )
+
+    @staticmethod
+    def _day(value: Any) -> Any:
+        from datetime import date, datetime
+
+        if value is None or value == "":
+            return None
+        if isinstance(value, datetime):
+            return value.date()
+        if isinstance(value, date):
+            return value
+        return date.fromisoformat(str(value).strip()[:10])
+
+    def destination(self) -> Any:
+        """The folder to save to: the field's, else ``exports/<application ID>`` of the project."""
+        from pathlib import Path
+
+        text = self.dest.value.strip()
+        return Path(text) if text else _project_root() / "exports" / self.application_id.value
+
+    def submit(self) -> Any:
+        """Fetch, load and call ``on_load``; return ``(frame, report)``. The token field is
+        empty afterwards, also when the fetch fails (the error says nothing of the token)."""
+        from .api import fetch_and_load
+
+        token = self.token.value
+        try:
+            self.token.value = ""
+            fetched, result = fetch_and_load(
+                self.application_id.value.strip(),
+                self.since.value,
+                self.until.value,
+                dest=self.destination(),
+                token=token or None,
+                token_file=self.token_file,
+                filters=self.filters.value,
+                progress=True,
+                **self.options,
+            )
+        finally:
+            self.token.value = ""
+            del token
+        self.fetched, self.result = fetched, result
+        self.status.value = _status_html(f"{fetched.summary()}\n{result.report.summary()}")
+        if self.on_load is not None:
+            self.on_load(result.frame, source=fetched.dest)
+        return result
+
+    def _clicked(self, _button: Any) -> None:
+        token = self.token.value
+        self.log.clear_output()
+        with self.log:
+            try:
+                self.button.disabled = True
+                self.submit()
+            except Exception as exc:
+                self.status.value = _error_html(exc, token)
+            finally:
+                self.token.value = ""
+                self.button.disabled = False
+
+    def _ipython_display_(self) -> None:
+        from IPython.display import display
+
+        display(self.widget)
+
+
+def export_tabs(chooser: ExportChooser, form: FetchForm) -> widgets.Tab:
+    """The export's two sources side by side: files on disk, or the Logs API."""
+    tabs = widgets.Tab(children=[chooser.widget, form.widget])
+    tabs.titles = ("Files", "Logs API")
+    return tabs
+
+
+class Triage:
+    """Notebook 01: the tracker list ranked by impact, and the picked tracker in detail.
+
+    ``tracker`` (a Dropdown) redraws in place: ``trackers_table`` (the picked row highlighted),
+    ``verdict`` (status, error codes, the top issue's hypothesis and next action),
+    ``codes_table``, ``issues_table`` (signatures with a real example body each),
+    ``timeline_view`` (a :class:`ChartView`: failed attempts over ``attempt_timestamp`` by
+    class) and ``handoff`` (how to open notebook 02 on this tracker). The aggregates behind them
+    are computed once per export (:meth:`set_diagnosis`); a pick only filters and draws.
+
+    >>> triage = Triage(pk.diagnose(frame), tracker="12345678901234567890")   # doctest: +SKIP
+    >>> triage.tracker.value = "987654321"                                    # doctest: +SKIP
+    """
+
+    def __init__(
+        self,
+        diagnosis: Any = None,
+        *,
+        tracker: str | int | None = None,
+        since: Any = None,
+        until: Any = None,
+        source: Any = None,
+        progress: bool | None = True,
+    ) -> None:
+        self.since, self.until = since, until
+        self.progress = progress
+        self.diagnosis: Any = None
+        self.source: Any = source
+        self.redraws = 0
+        """How many times the tracker views were redrawn (tests and benchmarks read it)."""
+        self._initial = None if tracker is None else str(tracker)
+        self._hold = False
+        self.tracker = widgets.Dropdown(
+            options=[("(no export loaded)", "")],
+            description="Tracker",
+            style={"description_width": "initial"},
+            layout=_DD_WIDE,
+        )
+        self.export_info = widgets.HTML()
+        self.trackers_table = widgets.HTML()
+        self.verdict = widgets.HTML()
+        self.codes_table = widgets.HTML()
+        self.issues_table = widgets.HTML()
+        self.timeline_view = ChartView()
+        self.handoff = widgets.HTML()
+        self.controls = widgets.VBox([self.tracker, self.verdict])
+        self.tracker.observe(self._on_tracker, names="value")
+        if diagnosis is not None:
+            self.set_diagnosis(diagnosis, source=source)
+
+    # -- per export
+
+    def load(self, frame: Any, *, source: Any = None) -> Any:
+        """Diagnose ``frame`` (within ``since``–``until``) and show it; return the diagnosis."""
+        import polars as pl
+
+        import postback_kit as pk
+
+        from .deepdive import _utc
+
+        lf = frame.lazy()
+        lo, hi = _utc(self.since), _utc(self.until)
+        if lo is not None:
+            lf = lf.filter(pl.col("attempt_timestamp") >= lo)
+        if hi is not None:
+            lf = lf.filter(pl.col("attempt_timestamp") < hi)
+        diagnosis = pk.diagnose(lf, progress=self.progress)
+        self.set_diagnosis(diagnosis, source=source)
+        return diagnosis
+
+    def set_diagnosis(self, diagnosis: Any, *, source: Any = None) -> None:
+        """Show another export's diagnosis: aggregate it once, then redraw."""
+        import html as _html
+
+        self.diagnosis = diagnosis
+        if source is not None:
+            self.source = source
+        self._prepare(diagnosis)
+        info = diagnosis.export
+        failing = sum(t.status == "failing" for t in diagnosis.trackers)
+        self.export_info.value = (
+            "<p class='pbk-export-info' style='margin:4px 0'>"
+            f"{info['attempts']:,} attempts of {info['trackers']} trackers "
+            f"({failing} with errors), {_html.escape(str(info['start']))} to "
+            f"{_html.escape(str(info['end']))}"
+            + (f" · <code>{_html.escape(str(self.source))}</code>" if self.source else "")
+            + "</p>"
+        )
+        options = [(self._label(t), t.tracking_id) for t in diagnosis.trackers]
+        wanted = self._initial if self.tracker.value in ("", None) else self.tracker.value
+        value = self._choose(options, wanted)
+        self._hold = True
+        try:
+            self.tracker.options = options or [("(no trackers in this export)", "")]
+            self.tracker.value = value
+        finally:
+            self._hold = False
+        self.refresh()
+
+    def _choose(self, options: list[tuple[str, str]], wanted: str | None) -> str:
+        values = [v for _l, v in options]
+        if not values:
+            return ""
+        if wanted:
+            for t in self.diagnosis.trackers:
+                if wanted in (t.tracking_id, t.tracker_name):
+                    return str(t.tracking_id)
+        return values[0]
+
+    @staticmethod
+    def _label(t: Any) -> str:
+        return DeepDiveExplorer._tracker_label(t)
+
+    def _prepare(self, diagnosis: Any) -> None:
+        """The aggregates every pick reads: the tracker list, codes and time buckets per tracker."""
+        import polars as pl
+
+        from .timeline import bucket_counts
+
+        rows = diagnosis.triage() if diagnosis.trackers else pl.DataFrame()
+        if not rows.is_empty():
+            tops = {
+                t.tracking_id: "; ".join(
+                    f"{i.signature} ({i.attempts:,})" for i in t.issues[:3] if i.signature
+                )
+                for t in diagnosis.trackers
+            }
+            attempts = pl.col("attempts").cast(pl.Float64)
+            rows = rows.with_columns(
+                pl.when(pl.col("tracker_name").is_not_null())
+                .then(pl.format("{} ({})", pl.col("tracker_name"), pl.col("tracking_id")))
+                .otherwise(pl.col("tracking_id"))
+                .alias("tracker"),
+                *(
+                    (pl.col(f"failed_{c}") / attempts).fill_nan(0.0).alias(f"share_{c}")
+                    for c, _label in _TRIAGE_CLASSES
+                ),
+                pl.col("tracking_id").replace_strict(tops, default="").alias("top_signatures"),
+            )
+        self._list = rows
+        self._codes: dict[Any, pl.DataFrame] = {}
+        self._counts: dict[Any, pl.DataFrame] = {}
+        att = diagnosis.attempts
+        if att.is_empty():
+            return
+        code = pl.col("response_code").cast(pl.String).fill_null("no answer").alias("code")
+        codes = (
+            att.group_by("tracking_id", code, pl.col("outcome").cast(pl.String))
+            .agg(
+                pl.len().alias("attempts"),
+                pl.col("response_body").drop_nulls().first().alias("example"),
+            )
+            .with_columns(
+                (pl.col("attempts") / pl.col("attempts").sum().over("tracking_id")).alias("share")
+            )
+            .sort(["tracking_id", "attempts", "code"], descending=[False, True, False])
+        )
+        self._codes = codes.partition_by("tracking_id", as_dict=True)
+        series = (
+            pl.when(pl.col("failure"))
+            .then(pl.col("outcome").cast(pl.String))
+            .otherwise(pl.lit("delivered"))
+            .alias("series")
+        )
+        lf = att.lazy().select(
+            "tracking_id", "attempt_timestamp", "response_body", "failure", series
+        )
+        counts = bucket_counts(lf, diagnosis.bucket, ["tracking_id", "series"])
+        info = (
+            lf.group_by("tracking_id", "series")
+            .agg(
+                pl.col("failure").first().alias("failing"),
+                pl.col("response_body").drop_nulls().first().alias("example"),
+            )
+            .collect()
+        )
+        counts = counts.join(info, on=["tracking_id", "series"], how="left").select(
+            "tracking_id", "bucket", "series", "failing", "count", "example"
+        )
+        self._counts = counts.partition_by("tracking_id", as_dict=True)
+
+    # -- per pick
+
+    def _on_tracker(self, change: dict[str, Any]) -> None:
+        if not self._hold:
+            self.refresh()
+
+    def refresh(self) -> None:
+        """Redraw the views of the picked tracker from the export's aggregates."""
+        import polars as pl
+
+        from . import charts
+
+        d, tid = self.diagnosis, self.tracker.value
+        if d is None or not tid:
+            return
+        t = d.tracker(tid)
+        top = t.issues[0] if t.issues else None
+        name = f"{t.tracker_name} ({tid})" if t.tracker_name else tid
+        self.trackers_table.value = html_table(
+            self._list.with_columns((pl.col("tracking_id") == tid).alias("picked")),
+            _TRIAGE_LIST_COLUMNS,
+            highlight="picked",
+            caption="Trackers ranked by impact: lost conversions, then failed attempts "
+            "(failed share by class: share of the tracker's attempts); the picked one highlighted",
+            empty="No trackers in this export.",
+        )
+        self.verdict.value = self._verdict_html(t, name)
+        codes = self._codes.get((tid,), pl.DataFrame())
+        self.codes_table.value = html_table(
+            codes,
+            _TRIAGE_CODE_COLUMNS,
+            caption=f"Response codes of {name}",
+            empty="No attempts.",
+        )
+        self.issues_table.value = self._issues_html(t, name)
+        counts = self._counts.get((tid,))
+        if counts is None or counts.is_empty():
+            counts = pl.DataFrame(
+                schema={
+                    "bucket": pl.Datetime("us", "UTC"),
+                    "series": pl.String,
+                    "failing": pl.Boolean,
+                    "count": pl.Int64,
+                    "example": pl.String,
+                }
+            )
+        else:
+            counts = counts.drop("tracking_id")
+        subtitle = (
+            f"top issue: {top.category} · {top.signature} ({top.pattern})" if top else "no issues"
+        )
+        if len(subtitle) > 110:
+            subtitle = subtitle[:109] + "…"
+        self.timeline_view.update(
+            charts.error_timeline(
+                counts,
+                every=d.bucket,
+                title=f"Failed attempts over time by class: {name}",
+                subtitle=subtitle,
+                started_at=top.started_at if top else None,
+                ended_at=top.ended_at if top else None,
+            )
+        )
+        self.handoff.value = self._handoff_html(t, name)
+        self.redraws += 1
+
+    def _verdict_html(self, t: Any, name: str) -> str:
+        import html as _html
+
+        codes: dict[str, int] = {}
+        for issue in t.issues:
+            for c, n in issue.response_codes.items():
+                codes[c] = codes.get(c, 0) + n
+        code_text = ", ".join(f"{c} ({n:,})" for c, n in sorted(codes.items(), key=lambda x: -x[1]))
+        parts = [
+            f"<p style='margin:4px 0'><b>{_html.escape(name)}</b>: {_html.escape(t.status)}, "
+            f"{t.attempts:,} attempts, {t.deliveries:,} postbacks, {t.undelivered:,} lost "
+            f"conversions, {t.retrying:,} still retrying.</p>",
+            f"<p style='margin:4px 0'><b>Error codes:</b> {_html.escape(code_text or 'none')}</p>",
+        ]
+        if t.issues:
+            top = t.issues[0]
+            h = top.hypothesis
+            parts.append(
+                "<p style='margin:4px 0'><b>Hypothesis</b> (top issue, "
+                f"<code>{_html.escape(top.signature)}</code>): {_html.escape(h.text)}</p>"
+                f"<p style='margin:4px 0'><b>Next action:</b> {_html.escape(h.action)} "
+                f"<i>({_html.escape(h.contact)})</i></p>"
+            )
+        return f'<div class="pbk-verdict">{"".join(parts)}</div>'
+
+    def _issues_html(self, t: Any, name: str) -> str:
+        import html as _html
+
+        import polars as pl
+
+        rows = [
+            {
+                "category": i.category,
+                "signature": i.signature,
+                "codes": ", ".join(f"{c} ({n:,})" for c, n in i.response_codes.items()),
+                "attempts": i.attempts,
+                "deliveries": i.deliveries,
+                "undelivered": i.undelivered,
+                "pattern": i.pattern,
+                "retry_behavior": i.retry_behavior,
+                "example": i.example.get("response_body"),
+                "hypothesis": i.hypothesis.text,
+                "action": i.hypothesis.action,
+                "contact": i.hypothesis.contact,
+            }
+            for i in t.issues
+        ]
+        frame = pl.DataFrame(rows, schema={c: None for c, _h, _k in _TRIAGE_ISSUE_COLUMNS})
+        columns = [(c, h, "code" if k == "body" else k) for c, h, k in _TRIAGE_ISSUE_COLUMNS]
+        table = html_table(
+            frame,
+            columns,
+            caption=f"Issues of {name} (class × body signature), worst first",
+            empty="No failing attempts: nothing to fix here.",
+        )
+        bodies = "".join(
+            "<details style='margin:2px 0'><summary>Example body of "
+            f"<code>{_html.escape(i.signature)}</code> "
+            f"({_html.escape(str(i.example.get('response_code')))}, "
+            f"{_html.escape(str(i.example.get('attempt_timestamp')))})</summary>"
+            "<pre class='pbk-body' style='white-space:pre-wrap;max-height:12em;overflow:auto'>"
+            f"{_html.escape(str(i.example.get('response_body') or '(empty body)'))}</pre></details>"
+            for i in t.issues
+        )
+        return f'<div class="pbk-issues">{table}{bodies}</div>'
+
+    def handoff_parameters(self) -> dict[str, Any]:
+        """Notebook 02's parameters for the picked tracker (papermill ``-p`` names)."""
+        params: dict[str, Any] = {"export": str(self.source) if self.source else None}
+        params["tracker"] = self.tracker.value or None
+        t = self.diagnosis.tracker(self.tracker.value) if self.tracker.value else None
+        params["issue"] = t.issues[0].key if t and t.issues else None
+        params["since"] = None if self.since is None else str(self.since)
+        params["until"] = None if self.until is None else str(self.until)
+        return {k: v for k, v in params.items() if v is not None}
+
+    def papermill_command(self, output: str | None = None) -> str:
+        """The shell command that runs notebook 02 headless on the picked tracker."""
+        import shlex
+
+        params = self.handoff_parameters()
+        tid = params.get("tracker", "all")
+        out = output or f"02_{tid}"
+        args = [
+            "python",
+            "-m",
+            "postback_kit.nbexport",
+            f"notebooks/{_DEEP_DIVE_NOTEBOOK}",
+        ]
+        for k, v in params.items():
+            args += ["-p", k, str(v)]
+        args += ["-o", f"{out}.ipynb", "--export", f"{out}.html"]
+        return " ".join(shlex.quote(a) for a in args)
+
+    def _handoff_html(self, t: Any, name: str) -> str:
+        import html as _html
+
+        return (
+            '<div class="pbk-handoff">'
+            f"<p style='margin:4px 0'><b>Deep dive into {_html.escape(name)}:</b> open "
+            f"<a href='{_DEEP_DIVE_NOTEBOOK}' target='_blank'>{_DEEP_DIVE_NOTEBOOK}</a> and set "
+            f"<code>tracker = {_html.escape(repr(t.tracking_id))}</code> in its parameters cell, "
+            "or run it headless:</p>"
+            "<pre style='white-space:pre-wrap'>"
+            f"{_html.escape(self.papermill_command())}</pre></div>"
+        )
+
+    # -- display
+
+    @property
+    def overview(self) -> widgets.VBox:
+        """The export in one line and the tracker list."""
+        return widgets.VBox([self.export_info, self.trackers_table])
+
+    @property
+    def details(self) -> widgets.VBox:
+        """The picked tracker's response codes and issues."""
+        return widgets.VBox([self.codes_table, self.issues_table])
+
+    @property
+    def widget(self) -> widgets.VBox:
+        """Everything in one box."""
+        return widgets.VBox(
+            [
+                self.export_info,
+                self.trackers_table,
+                self.controls,
+                self.codes_table,
+                self.issues_table,
+                self.timeline_view,
+                self.handoff,
+            ]
+        )
+
+    def _ipython_display_(self) -> None:
+        from IPython.display import display
+
+        display(self.widget)
