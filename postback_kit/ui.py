@@ -1007,6 +1007,10 @@ class Triage:
         self.source: Any = source
         self.redraws = 0
         """How many times the tracker views were redrawn (tests and benchmarks read it)."""
+        self.tracker_list: Any = None
+        """The tracker list (:meth:`Diagnosis.triage` rows, worst first) with ``tracker`` (name
+        and ID), ``share_<class>`` (failed attempts of the class ÷ attempts) and
+        ``top_signatures`` (the three worst issues' signatures with their attempts)."""
         self._initial = None if tracker is None else str(tracker)
         self._hold = False
         self.tracker = widgets.Dropdown(
@@ -1116,7 +1120,7 @@ class Triage:
                 ),
                 pl.col("tracking_id").replace_strict(tops, default="").alias("top_signatures"),
             )
-        self._list = rows
+        self.tracker_list = rows
         self._codes: dict[Any, pl.DataFrame] = {}
         self._counts: dict[Any, pl.DataFrame] = {}
         att = diagnosis.attempts
@@ -1177,7 +1181,7 @@ class Triage:
         top = t.issues[0] if t.issues else None
         name = f"{t.tracker_name} ({tid})" if t.tracker_name else tid
         self.trackers_table.value = html_table(
-            self._list.with_columns((pl.col("tracking_id") == tid).alias("picked")),
+            self.tracker_list.with_columns((pl.col("tracking_id") == tid).alias("picked")),
             _TRIAGE_LIST_COLUMNS,
             highlight="picked",
             caption="Trackers ranked by impact: lost conversions, then failed attempts "
