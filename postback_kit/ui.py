@@ -743,6 +743,13 @@ def _status_html(text: str) -> str:
     return f'<pre class="pbk-status" style="{style}">{_html.escape(text)}</pre>'
 
 
+def _nowrap_numbers(table: str) -> str:
+    """Numbers and percentages of an :func:`html_table` on one line each."""
+    return table.replace(
+        '<td style="text-align:right">', '<td style="text-align:right;white-space:nowrap">'
+    )
+
+
 class ExportChooser:
     """Choose an export (a file or a folder, the bundled sample by default) and load it.
 
@@ -1121,6 +1128,23 @@ class Triage:
                 pl.col("tracking_id").replace_strict(tops, default="").alias("top_signatures"),
             )
         self.tracker_list = rows
+        present = {
+            c for c, _label in _TRIAGE_CLASSES if not rows.is_empty() and rows[f"failed_{c}"].sum()
+        }
+        self._list_columns = [
+            col
+            for col in _TRIAGE_LIST_COLUMNS
+            if not col[0].startswith("share_") or col[0].removeprefix("share_") in present
+        ]
+        # shown: a class a tracker does not have is a dash, not "0.0 %"
+        self._list_view = (
+            rows.with_columns(
+                pl.when(pl.col(f"share_{c}") > 0).then(pl.col(f"share_{c}"))
+                for c in sorted(present)
+            )
+            if present
+            else rows
+        )
         self._codes: dict[Any, pl.DataFrame] = {}
         self._counts: dict[Any, pl.DataFrame] = {}
         att = diagnosis.attempts
@@ -1180,21 +1204,26 @@ class Triage:
         t = d.tracker(tid)
         top = t.issues[0] if t.issues else None
         name = f"{t.tracker_name} ({tid})" if t.tracker_name else tid
-        self.trackers_table.value = html_table(
-            self.tracker_list.with_columns((pl.col("tracking_id") == tid).alias("picked")),
-            _TRIAGE_LIST_COLUMNS,
-            highlight="picked",
-            caption="Trackers ranked by impact: lost conversions, then failed attempts "
-            "(failed share by class: share of the tracker's attempts); the picked one highlighted",
-            empty="No trackers in this export.",
+        self.trackers_table.value = _nowrap_numbers(
+            html_table(
+                self._list_view.with_columns((pl.col("tracking_id") == tid).alias("picked")),
+                self._list_columns,
+                highlight="picked",
+                caption="Trackers ranked by impact: lost conversions, then failed attempts "
+                "(failed share by class: share of the tracker's attempts); the picked one "
+                "highlighted",
+                empty="No trackers in this export.",
+            )
         )
         self.verdict.value = self._verdict_html(t, name)
         codes = self._codes.get((tid,), pl.DataFrame())
-        self.codes_table.value = html_table(
-            codes,
-            _TRIAGE_CODE_COLUMNS,
-            caption=f"Response codes of {name}",
-            empty="No attempts.",
+        self.codes_table.value = _nowrap_numbers(
+            html_table(
+                codes,
+                _TRIAGE_CODE_COLUMNS,
+                caption=f"Response codes of {name}",
+                empty="No attempts.",
+            )
         )
         self.issues_table.value = self._issues_html(t, name)
         counts = self._counts.get((tid,))
@@ -1277,11 +1306,13 @@ class Triage:
         ]
         frame = pl.DataFrame(rows, schema={c: None for c, _h, _k in _TRIAGE_ISSUE_COLUMNS})
         columns = [(c, h, "code" if k == "body" else k) for c, h, k in _TRIAGE_ISSUE_COLUMNS]
-        table = html_table(
-            frame,
-            columns,
-            caption=f"Issues of {name} (class × body signature), worst first",
-            empty="No failing attempts: nothing to fix here.",
+        table = _nowrap_numbers(
+            html_table(
+                frame,
+                columns,
+                caption=f"Issues of {name} (class × body signature), worst first",
+                empty="No failing attempts: nothing to fix here.",
+            )
         )
         bodies = "".join(
             "<details style='margin:2px 0'><summary>Example body of "

@@ -143,6 +143,11 @@ def test_tracker_list_ranks_by_lost_conversions_with_failed_shares_by_class(
     assert [v for _label, v in triage.tracker.options] == ["t1", "t2", "t3"]
     assert triage.tracker.value == "t1"  # the worst first
     assert "13 attempts of 3 trackers (2 with errors)" in triage.export_info.value
+    head = triage.trackers_table.value.split("<tbody>")[0]
+    assert "<th>4xx</th><th>5xx</th><th>no answer</th><th>lost conversions</th>" in head
+    assert "soft failure" not in head  # no tracker of the export has one
+    t2_row = triage.trackers_table.value.split(">t2<")[1].split("</tr>")[0]
+    assert '<span style="color:#999">—</span>' in t2_row and "50.0 %" in t2_row
 
 
 def test_first_view_shows_codes_signatures_examples_hypothesis_and_next_action(

@@ -1,0 +1,82 @@
+"""Notebook 01 in a real JupyterLab: run all, pick trackers, tables and the chart redraw in place;
+load another export from the Files tab and the tracker list follows."""
+
+from __future__ import annotations
+
+import time
+
+
+def _wait(predicate, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.2)
+
+
+def _tables(lab) -> str:
+    return str(
+        lab.page.locator(".pbk-table").evaluate_all("els => els.map(e => e.outerHTML).join('')")
+    )
+
+
+def _picked_row(lab) -> str:
+    return str(lab.page.locator(".pbk-table tr.pbk-hl").first.text_content())
+
+
+def _titles(lab) -> list[str]:
+    return list(
+        lab.page.locator("iframe.pbk-chart-frame").evaluate_all("fs => fs.map(f => f.title)")
+    )
+
+
+def test_triage_notebook_in_jupyterlab(lab) -> None:
+    lab.open(lab.server.notebook_with("01_triage.ipynb"))
+    lab.run_all(timeout=240)
+    (chart,) = lab.charts(1, timeout=120)
+    assert chart.title.startswith("Failed attempts over time by class: Сеть Ромашка")
+    assert chart.marks > 0
+    tables = _tables(lab)
+    assert "Trackers ranked by impact" in tables and "<code>Invalid device id</code>" in tables
+    assert "Сеть Ромашка" in _picked_row(lab)
+    assert "attempts" in chart.hover_mark(0)  # tooltips with counts
+    lab.screenshot("start", show=lab.page.locator(".pbk-table").first)
+
+    # another tracker: the list's highlight, the codes, the issues and the chart follow
+    before = _titles(lab)
+    lab.select("Tracker", "AppBoost CPA (81064793292668928) · failing, 125 lost")
+    _wait(lambda: _titles(lab) != before)
+    _wait(lambda: _tables(lab) != tables)
+    assert _titles(lab) == ["Failed attempts over time by class: AppBoost CPA (81064793292668928)"]
+    assert "INVALID_SECURITY_TOKENS" in _tables(lab)
+    assert "AppBoost CPA" in _picked_row(lab)
+    assert "-p tracker 81064793292668928" in lab.page.locator(".pbk-handoff").text_content()
+    (chart,) = lab.charts(1, timeout=60)
+    assert "AppBoost CPA" in chart.title
+    lab.screenshot("tracker", show=lab.page.locator("iframe.pbk-chart-frame").first)
+
+    # a tracker with no answers: its codes table says so, still one chart frame
+    tables = _tables(lab)
+    lab.select("Tracker", "Clickwave US (987654321) · failing, 0 lost")
+    _wait(lambda: "Clickwave US" in " ".join(_titles(lab)))
+    _wait(lambda: _tables(lab) != tables)
+    assert "<code>no answer</code>" in _tables(lab)
+    assert lab.page.locator("iframe.pbk-chart-frame").count() == 1
+
+    # the Files tab: load one day of the sample instead; the list redraws in place
+    lab.page.locator(".widget-tab .lm-TabBar-tab", has_text="Files").first.click()
+    export = lab.page.locator(".widget-dropdown").filter(
+        has=lab.page.locator("label", has_text="Export")
+    )
+    day = "postbacks_2026-11-05.csv.gz"
+    option = next(o for o in export.locator("option").all_inner_texts() if o.endswith(day))
+    export.locator("select").select_option(label=option)
+    tables = _tables(lab)
+    lab.page.locator(".widget-button", has_text="Load").first.click()
+    info = lab.page.locator(".pbk-export-info")
+    _wait(lambda: day in (info.text_content() or ""), 120)
+    _wait(lambda: _tables(lab) != tables)
+    assert "Clickwave US" in _picked_row(lab)  # the pick is kept across exports
+    lab.charts(1, timeout=60)
+    lab.screenshot("reloaded")
+    assert not lab.output_errors()
+    lab.watch.assert_clean()
