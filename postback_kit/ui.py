@@ -694,11 +694,19 @@ def find_exports(*roots: Any, limit: int = 50) -> list[tuple[str, str]]:
                 continue
             if p.is_file() and _looks_like_export(p):
                 folders.setdefault(p.parent, []).append(p)
+        top = base.resolve().parent
+
+        def short(p: Any) -> str:
+            try:
+                return str(p.resolve().relative_to(top))
+            except ValueError:
+                return str(p)
+
         for folder, files in folders.items():
             if len(files) > 1:
-                add(f"{folder} ({len(files)} files)", folder)
+                add(f"{short(folder)} ({len(files)} files)", folder)
             for f in files[:20]:
-                add(str(f), f)
+                add(short(f), f)
     return found
 
 
