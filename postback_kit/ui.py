@@ -696,7 +696,7 @@ def find_exports(*roots: Any, limit: int = 50) -> list[tuple[str, str]]:
                 folders.setdefault(p.parent, []).append(p)
         top = base.resolve().parent
 
-        def short(p: Any) -> str:
+        def short(p: Any, top: Any = top) -> str:
             try:
                 return str(p.resolve().relative_to(top))
             except ValueError:
@@ -1207,7 +1207,14 @@ class Triage:
         from . import charts
 
         d, tid = self.diagnosis, self.tracker.value
-        if d is None or not tid:
+        if d is None:
+            return
+        if not tid:  # an export without trackers (or nothing in since–until): say so
+            self.trackers_table.value = html_table(
+                self.tracker_list, self._list_columns, empty="No trackers in this export."
+            )
+            for w in (self.verdict, self.codes_table, self.issues_table, self.handoff):
+                w.value = ""
             return
         t = d.tracker(tid)
         top = t.issues[0] if t.issues else None

@@ -160,3 +160,35 @@ def test_a_fetch_without_a_token_fails_with_what_to_do(
             base_url=api.url,
         )
     assert api.requests == []
+
+
+def test_the_handoff_runs_notebook_02_on_the_picked_tracker(
+    sample_run: NotebookNode, warm_kernels: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What 01 hands over (its last cell prints it) is what 02's parameters cell reads."""
+    import shlex
+
+    import postback_kit as pk
+    from postback_kit import ui
+    from postback_kit.deepdive import bundled_sample
+
+    monkeypatch.delenv("POSTBACK_KIT_SAMPLE", raising=False)
+    monkeypatch.chdir(Path(__file__).parent.parent / "notebooks")
+    source = bundled_sample()
+    triage = ui.Triage(pk.diagnose(pk.load(source)), source=source, progress=False)
+    command = next(
+        line for line in stream_text(sample_run).splitlines() if "postback_kit.nbexport" in line
+    )
+    assert command == triage.papermill_command()  # the notebook printed the same hand-off
+    triage.tracker.value = "81064793292668928"
+    args = shlex.split(triage.papermill_command())
+    params = {args[i + 1]: args[i + 2] for i, a in enumerate(args) if a == "-p"}
+    assert params == {
+        "export": str(source),
+        "tracker": "81064793292668928",
+        "issue": "81064793292668928|request_error|INVALID_SECURITY_TOKENS",
+    }
+    nb = execute("02_export_deep_dive.ipynb", **params)
+    values = widget_values(nb)
+    assert values["Tracker"].startswith("AppBoost CPA (81064793292668928)")
+    assert values["Issue"].startswith("request_error · INVALID_SECURITY_TOKENS")

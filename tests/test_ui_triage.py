@@ -362,3 +362,12 @@ def test_fetch_form_default_destination_is_in_the_project(tmp_path: Path) -> Non
     assert form.destination().parts[-2:] == ("exports", "42")
     tabs = ui.export_tabs(ui.ExportChooser(None, roots=[]), form)
     assert tabs.titles == ("Files", "Logs API") and len(tabs.children) == 2
+
+
+def test_an_export_with_nothing_in_the_time_range_clears_the_views(triage: ui.Triage) -> None:
+    assert triage.issues_table.value
+    triage.since = "2027-01-01"
+    triage.load(_frame(), source="later")
+    assert triage.diagnosis.trackers == [] and triage.tracker.value == ""
+    assert "No trackers in this export." in triage.trackers_table.value
+    assert triage.issues_table.value == "" and triage.verdict.value == ""
