@@ -80,3 +80,58 @@ def test_triage_notebook_in_jupyterlab(lab) -> None:
     lab.screenshot("reloaded")
     assert not lab.output_errors()
     lab.watch.assert_clean()
+
+
+def test_fetch_form_in_jupyterlab_never_shows_or_keeps_the_token(lab, tmp_path) -> None:
+    """The Logs API tab against a local imitation of the API: the token typed into the password
+    field is used, then emptied; it is on the page nowhere and not in the saved notebook."""
+    from tests.test_api import TOKEN, FakeLogsApi, Reply, ok
+
+    def app(req):
+        if req.headers.get("authorization") != f"OAuth {TOKEN}":
+            return Reply(401, "Invalid oauth_token")
+        return ok(req)
+
+    api = FakeLogsApi(app)
+    try:
+        dest = tmp_path / "exports" / "1111"
+        name = lab.server.notebook_with(
+            "01_triage.ipynb",
+            fetch_since="2024-03-01",
+            fetch_until="2024-03-02",
+            dest=str(dest),
+            base_url=api.url,
+        )
+        lab.open(name)
+        lab.run_all(timeout=240)
+        lab.charts(1, timeout=120)
+        lab.page.locator(".widget-tab .lm-TabBar-tab", has_text="Logs API").first.click()
+        field = lab.page.locator(".widget-text").filter(
+            has=lab.page.locator("label", has_text="Application ID")
+        )
+        field.locator("input").fill("1111")
+        token = lab.page.locator("input[type=password]")
+        assert token.count() == 1
+        token.fill(TOKEN)
+        token.press("Tab")  # the value reaches the kernel
+        lab.page.locator(".widget-button", has_text="Fetch").first.click()
+        info = lab.page.locator(".pbk-export-info")
+        _wait(lambda: str(dest) in (info.text_content() or ""), 120)
+        _wait(lambda: token.input_value() == "")
+        assert [r.headers["authorization"] for r in api.requests] == [f"OAuth {TOKEN}"] * 2
+        assert "Аdvertising iOS campaign (12345678901234567890)" in _picked_row(lab)
+        assert "48 rows read, 48 loaded" in lab.page.locator(".pbk-status").last.inner_text()
+        lab.screenshot("fetched", show=lab.page.locator(".pbk-status").last)
+        assert TOKEN not in lab.page.content()
+        lab.page.evaluate("() => window.jupyterapp.commands.execute('docmanager:save')")
+        lab.page.wait_for_function(
+            "() => !window.jupyterapp.shell.currentWidget.context.model.dirty", timeout=30_000
+        )
+        saved = (lab.server.root / "notebooks" / name).read_text("utf-8")
+        assert "24,031 rows read" in saved  # saved after the run, outputs included
+        assert TOKEN not in saved
+        assert not lab.output_errors()
+        lab.watch.assert_clean()
+    finally:
+        api.close()
+    assert not api.errors, api.errors[0]
