@@ -1087,6 +1087,12 @@ class Triage:
         options = [(self._label(t), t.tracking_id) for t in diagnosis.trackers]
         wanted = self._initial if self.tracker.value in ("", None) else self.tracker.value
         value = self._choose(options, wanted)
+        if wanted and value and wanted not in (value, self.diagnosis.tracker(value).tracker_name):
+            self.export_info.value += (
+                "<p class='pbk-note' style='margin:4px 0;color:#b35900'>Tracker "
+                f"<code>{_html.escape(str(wanted))}</code> is not in this export: showing "
+                "the worst one.</p>"
+            )
         self._hold = True
         try:
             self.tracker.options = options or [("(no trackers in this export)", "")]

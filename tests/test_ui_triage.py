@@ -236,6 +236,14 @@ def test_load_diagnoses_within_since_and_until_and_keeps_a_named_tracker() -> No
     triage.since = None
     triage.load(_frame(), source="again")
     assert triage.tracker.value == "t2" and triage.diagnosis.export["attempts"] == 12
+    assert "pbk-note" not in triage.export_info.value
+
+
+def test_a_tracker_not_in_the_export_falls_back_to_the_worst_and_says_so() -> None:
+    triage = ui.Triage(tracker="<nope>", progress=False)
+    triage.load(_frame())
+    assert triage.tracker.value == "t1"
+    assert "Tracker <code>&lt;nope&gt;</code> is not in this export" in triage.export_info.value
 
 
 # --------------------------------------------------------------------------- export chooser
