@@ -37,7 +37,7 @@ import polars as pl
 from .diagnose import ISSUE_OUTCOMES as _DIAGNOSE_ISSUE_OUTCOMES
 from .errors import ConfigError, PostbackKitError
 from .params import parameter_table
-from .segments import Segment, find_segment, segment_table
+from .segments import MIN_HITS, WHOLE_TRAFFIC, Segment, find_segment, segment_table
 from .timeline import BUCKETS
 
 if TYPE_CHECKING:
@@ -610,17 +610,28 @@ class DeepDive:
         :func:`~postback_kit.segments.segment_table` of one row per postback (its first attempt
         in range; hit when the selection hit any of its attempts, so retries do not weigh):
         ``column``, ``value``, ``rows`` and ``hits`` (postbacks), ``share``, ``hit_rate``,
-        ``lift``, plus ``explains`` (share ≥ 0.9 and lift ≥ 1.5, the rule of
-        ``find_segment``); values the selection never hits are dropped.
+        ``lift``, ``risk_ratio``, plus ``explains``: the value passes the rule of a single
+        value in ``find_segment`` (share ≥ 0.9, lift and risk ratio ≥ 1.5, at least
+        :data:`~postback_kit.segments.MIN_HITS` hit postbacks, and the selection does not hit
+        the whole traffic), so :meth:`segment` is one of these rows unless it is a pair. Values
+        the selection never hits are dropped.
         """
         chosen = self.issue(issue)
         key = ("segments", chosen.key if chosen else None, _utc(since), _utc(until))
         if key not in self._cache:
-            table = segment_table(self._postbacks(chosen, since, until), pl.col("__hit"))
+            postbacks = self._postbacks(chosen, since, until)
+            table = segment_table(postbacks, pl.col("__hit"))
+            whole = int(postbacks["__hit"].sum()) >= WHOLE_TRAFFIC * postbacks.height
             eps = 1e-9
             self._cache[key] = table.filter(pl.col("hits") > 0).with_columns(
                 explains=(pl.col("share") >= SEGMENT_MIN_SHARE - eps)
                 & (pl.col("lift") >= SEGMENT_MIN_LIFT - eps)
+                & (
+                    pl.col("risk_ratio").is_null()
+                    | (pl.col("risk_ratio") >= SEGMENT_MIN_LIFT - eps)
+                )
+                & (pl.col("hits") >= MIN_HITS)
+                & pl.lit(not whole)
             )
         out: pl.DataFrame = self._cache[key]
         return out if limit is None else out.head(limit)
