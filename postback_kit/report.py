@@ -28,7 +28,7 @@ from __future__ import annotations
 import html
 import os
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields, replace
 from datetime import UTC, date, datetime, timedelta
 from importlib import resources
 from pathlib import Path
@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import polars as pl
 
+from .diagnose import _EXAMPLE_COLUMNS, Issue
 from .errors import ConfigError, PostbackKitError
 from .redact import ID_PARAMETERS, Redactor
 from .schema import PII_FIELDS
@@ -43,7 +44,7 @@ from .schema import PII_FIELDS
 if TYPE_CHECKING:
     import altair as alt
 
-    from .diagnose import Diagnosis, Issue
+    from .diagnose import Diagnosis
     from .load import LoadReport, LoadResult
 
 __all__ = [
@@ -65,13 +66,6 @@ NOTEBOOK = Path(__file__).resolve().parent.parent / "notebooks" / "03_partner_re
 _DERIVED = ("outcome", "failure", "message", "signature", "delivery_id")
 _REMOVED = "(removed)"
 _TOKEN = r"\b(?:id:[0-9a-f]{10}|id:hidden|ip:hidden)\b"
-_EXAMPLE_COLUMNS = (
-    "attempt_timestamp",
-    "response_code",
-    "response_body",
-    "postback_url",
-    "notifying_status",
-)
 
 
 def _iso(value: Any) -> str | None:
@@ -121,40 +115,56 @@ class Provenance:
         return {k: _iso(v) if isinstance(v, datetime) else v for k, v in self.__dict__.items()}
 
 
+_NOT_IN_REPORT_DICT = ("tracking_id", "hypothesis", "example")
+"""Fields of an :class:`~postback_kit.diagnose.Issue` that :meth:`ReportIssue.to_dict` leaves
+out: the tracker is the report's, the hypothesis is spelled out as likely cause, next step and
+contact, and the example attempts are the report's ``examples``."""
+
+
 @dataclass
-class ReportIssue:
-    """One issue of the tracker as the partner sees it (texts already redacted)."""
+class ReportIssue(Issue):
+    """One issue of the tracker as the partner sees it: the diagnosis's
+    :class:`~postback_kit.diagnose.Issue` with its texts redacted (signature, message, segment,
+    suspect parameters, the example attempt), plus its number in the report, the title and what
+    the report asks of the partner."""
 
     number: int
-    signature: str
-    category: str
-    message: str | None
-    response_codes: dict[str, int]
-    attempts: int
-    deliveries: int
-    undelivered: int
-    first_seen: datetime | None
-    last_seen: datetime | None
-    pattern: str
-    started_at: datetime | None
-    ended_at: datetime | None
-    coverage: float
-    retry_behavior: str
-    segment: dict[str, Any] | None
-    suspect_parameters: list[dict[str, Any]]
-    likely_cause: str
-    next_step: str
-    contact: str
     title: str
     request: str
     """What the report asks of the partner for this issue."""
+
+    @property
+    def likely_cause(self) -> str:
+        return self.hypothesis.text
+
+    @property
+    def next_step(self) -> str:
+        return self.hypothesis.action
+
+    @property
+    def contact(self) -> str:
+        return self.hypothesis.contact
 
     @property
     def failing(self) -> bool:
         return self.category != "false_failure"
 
     def to_dict(self) -> dict[str, Any]:
-        return {k: _iso(v) if isinstance(v, datetime) else v for k, v in self.__dict__.items()}
+        evidence = {
+            f.name: getattr(self, f.name)
+            for f in fields(Issue)
+            if f.name not in _NOT_IN_REPORT_DICT
+        }
+        out = {
+            "number": self.number,
+            **evidence,
+            "likely_cause": self.likely_cause,
+            "next_step": self.next_step,
+            "contact": self.contact,
+            "title": self.title,
+            "request": self.request,
+        }
+        return {k: _iso(v) if isinstance(v, datetime) else v for k, v in out.items()}
 
 
 @dataclass
@@ -828,33 +838,29 @@ def _report_issue(n: int, issue: Issue, red: pl.DataFrame, hider: _Hider) -> Rep
         segment = {
             k: hider.texts([v])[0] if isinstance(v, str) else v for k, v in issue.segment.items()
         }
+    # the diagnosis's example (its latest attempt), redacted
+    example = (
+        rows.sort("attempt_timestamp", descending=True)
+        .head(1)
+        .select([c for c in _EXAMPLE_COLUMNS if c in rows.columns])
+    )
+    if "notifying_status" in example.columns:
+        example = example.with_columns(pl.col("notifying_status").cast(pl.String))
     text = _requests().get(issue.category, {})
     fill = {"codes": _codes_key(issue.response_codes), "signature": signature}
-    title = text.get("title", issue.category).format(**fill)
-    request = text.get("request", issue.hypothesis.action).format(**fill)
-    return ReportIssue(
-        number=n,
+    redacted = replace(
+        issue,
         signature=signature,
-        category=issue.category,
         message=message,
-        response_codes=issue.response_codes,
-        attempts=issue.attempts,
-        deliveries=issue.deliveries,
-        undelivered=issue.undelivered,
-        first_seen=issue.first_seen,
-        last_seen=issue.last_seen,
-        pattern=issue.pattern,
-        started_at=issue.started_at,
-        ended_at=issue.ended_at,
-        coverage=issue.coverage,
-        retry_behavior=issue.retry_behavior,
         segment=segment,
         suspect_parameters=suspects,
-        likely_cause=issue.hypothesis.text,
-        next_step=issue.hypothesis.action,
-        contact=issue.hypothesis.contact,
-        title=title,
-        request=request,
+        example=example.row(0, named=True) if example.height else {},
+    )
+    return ReportIssue(
+        **{f.name: getattr(redacted, f.name) for f in fields(Issue)},
+        number=n,
+        title=text.get("title", issue.category).format(**fill),
+        request=text.get("request", issue.hypothesis.action).format(**fill),
     )
 
 
