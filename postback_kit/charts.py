@@ -552,6 +552,33 @@ _FATE_COLORS = {
 }
 
 
+def _code_bars(
+    frame: Any,
+    *,
+    y_title: str,
+    color: alt.Color,
+    tooltip: list[alt.Tooltip],
+    title: str,
+    width: int,
+    height: int,
+    **encodings: Any,
+) -> alt.Chart:
+    """Bars of ``sum(attempts)`` per response code (``code``), most first: the one builder of
+    :func:`response_codes` (deep dive) and :func:`response_codes_chart` (partner report)."""
+    return (
+        alt.Chart(frame)
+        .mark_bar()
+        .encode(
+            x=alt.X("code:N", title="response code", sort="-y"),
+            y=alt.Y("sum(attempts):Q", title=y_title),
+            color=color,
+            tooltip=[alt.Tooltip("code:N", title="response code"), *tooltip],
+            **encodings,
+        )
+        .properties(title=title, width=width, height=height)
+    )
+
+
 def response_codes(
     codes: Any, *, title: str = "Attempts by response code", width: int = 480
 ) -> alt.Chart:
@@ -565,28 +592,25 @@ def response_codes(
 
     frame = codes if isinstance(codes, pl.DataFrame) else pl.DataFrame(codes)
     present = [o for o in _OUTCOME_COLORS if o in set(frame["outcome"].to_list())]
-    return (
-        alt.Chart(frame)
-        .mark_bar()
-        .encode(
-            x=alt.X("code:N", title="response code", sort="-y"),
-            y=alt.Y("sum(attempts):Q", title="attempts"),
-            color=alt.Color(
-                "outcome:N",
-                title="class",
-                scale=alt.Scale(domain=present, range=[_OUTCOME_COLORS[o] for o in present]),
-            ),
-            opacity=alt.condition("datum.selected", alt.value(1.0), alt.value(0.35)),
-            tooltip=[
-                alt.Tooltip("code:N", title="response code"),
-                alt.Tooltip("outcome:N", title="class"),
-                alt.Tooltip("attempts:Q", title="attempts", format=","),
-                alt.Tooltip("share:Q", title="share of the tracker's attempts", format=".1%"),
-                alt.Tooltip("selected:N", title="in the selected issue"),
-                alt.Tooltip("example:N", title="example body"),
-            ],
-        )
-        .properties(title=title, width=width, height=220)
+    return _code_bars(
+        frame,
+        y_title="attempts",
+        color=alt.Color(
+            "outcome:N",
+            title="class",
+            scale=alt.Scale(domain=present, range=[_OUTCOME_COLORS[o] for o in present]),
+        ),
+        opacity=alt.condition("datum.selected", alt.value(1.0), alt.value(0.35)),
+        tooltip=[
+            alt.Tooltip("outcome:N", title="class"),
+            alt.Tooltip("attempts:Q", title="attempts", format=","),
+            alt.Tooltip("share:Q", title="share of the tracker's attempts", format=".1%"),
+            alt.Tooltip("selected:N", title="in the selected issue"),
+            alt.Tooltip("example:N", title="example body"),
+        ],
+        title=title,
+        width=width,
+        height=220,
     )
 
 
@@ -741,23 +765,18 @@ def response_codes_chart(
         pl.col("attempts"),
         pl.col("example_body").str.slice(0, 300).alias("example_body"),
     )
-    return (
-        alt.Chart(counts_frame)
-        .mark_bar()
-        .encode(
-            x=alt.X("code:N", title="response code", sort="-y"),
-            y=alt.Y("sum(attempts):Q", title="failed attempts"),
-            color=alt.Color(
-                "issue:N",
-                title="issue",
-                legend=alt.Legend(orient="bottom", columns=1, labelLimit=600),
-            ),
-            tooltip=[
-                alt.Tooltip("code:N", title="response code"),
-                alt.Tooltip("issue:N", title="issue"),
-                alt.Tooltip("sum(attempts):Q", title="attempts", format=","),
-                alt.Tooltip("example_body:N", title="example body"),
-            ],
-        )
-        .properties(title=title, width=width, height=height)
+    return _code_bars(
+        counts_frame,
+        y_title="failed attempts",
+        color=alt.Color(
+            "issue:N", title="issue", legend=alt.Legend(orient="bottom", columns=1, labelLimit=600)
+        ),
+        tooltip=[
+            alt.Tooltip("issue:N", title="issue"),
+            alt.Tooltip("sum(attempts):Q", title="attempts", format=","),
+            alt.Tooltip("example_body:N", title="example body"),
+        ],
+        title=title,
+        width=width,
+        height=height,
     )
