@@ -28,6 +28,7 @@ from __future__ import annotations
 import html
 import os
 import tomllib
+from collections.abc import Sequence
 from dataclasses import dataclass, field, fields, replace
 from datetime import UTC, date, datetime, timedelta
 from importlib import resources
@@ -377,46 +378,50 @@ class PartnerReport:
         if self.examples.is_empty():
             return "<div class='pbk-report'><p>No example attempts.</p></div>"
         head = (
-            "<tr><th>issue</th><th>attempt time (UTC)</th><th>response_code</th>"
-            "<th>response_body</th><th>postback_url</th><th>notifying_status</th></tr>"
+            "issue",
+            "attempt time (UTC)",
+            "response_code",
+            "response_body",
+            "postback_url",
+            "notifying_status",
         )
-        rows = []
-        for r in self.examples.iter_rows(named=True):
-            code = "no answer" if r.get("response_code") is None else str(r["response_code"])
-            rows.append(
-                "<tr>"
-                f"<td>{r['issue']}</td>"
-                f"<td class='pbk-nowrap'>{_e(_iso(r.get('attempt_timestamp')) or '')}</td>"
-                f"<td>{_e(code)}</td>"
-                f"<td><pre class='pbk-body'>{_e(r.get('response_body') or '')}</pre></td>"
-                f"<td><code class='pbk-url'>{_e(r.get('postback_url') or '')}</code></td>"
-                f"<td>{_e(r.get('notifying_status') or '')}</td>"
-                "</tr>"
+        rows = [
+            (
+                _td(r["issue"]),
+                _td(_iso(r.get("attempt_timestamp")), "pbk-nowrap"),
+                _td(_code_text(r.get("response_code"))),
+                _td_body(r.get("response_body")),
+                f"<td><code class='pbk-url'>{_e(r.get('postback_url'))}</code></td>",
+                _td(r.get("notifying_status")),
             )
-        return (
-            f"{_STYLE}<div class='pbk-report'><table class='pbk-examples'>"
-            f"<thead>{head}</thead><tbody>{''.join(rows)}</tbody></table></div>"
-        )
+            for r in self.examples.iter_rows(named=True)
+        ]
+        return _evidence_table(head, rows)
 
     def codes_html(self) -> str:
         """Attempts per issue and response code, with one real body each."""
         head = (
-            "<tr><th>issue</th><th>signature</th><th>response_code</th><th>attempts</th>"
-            "<th>first seen (UTC)</th><th>last seen (UTC)</th><th>example body</th></tr>"
+            "issue",
+            "signature",
+            "response_code",
+            "attempts",
+            "first seen (UTC)",
+            "last seen (UTC)",
+            "example body",
         )
-        rows = []
-        for r in self.codes.iter_rows(named=True):
-            code = "no answer" if r.get("response_code") is None else str(r["response_code"])
-            rows.append(
-                f"<tr><td>{r['issue']}</td><td>{_e(r['signature'])}</td><td>{_e(code)}</td>"
-                f"<td>{r['attempts']:,}</td><td class='pbk-nowrap'>{_e(_iso(r['first_seen']))}</td>"
-                f"<td class='pbk-nowrap'>{_e(_iso(r['last_seen']))}</td>"
-                f"<td><pre class='pbk-body'>{_e(r.get('example_body') or '')}</pre></td></tr>"
+        rows = [
+            (
+                _td(r["issue"]),
+                _td(r["signature"]),
+                _td(_code_text(r.get("response_code"))),
+                _td(f"{r['attempts']:,}"),
+                _td(_iso(r["first_seen"]), "pbk-nowrap"),
+                _td(_iso(r["last_seen"]), "pbk-nowrap"),
+                _td_body(r.get("example_body")),
             )
-        return (
-            f"{_STYLE}<div class='pbk-report'><table class='pbk-examples'>"
-            f"<thead>{head}</thead><tbody>{''.join(rows)}</tbody></table></div>"
-        )
+            for r in self.codes.iter_rows(named=True)
+        ]
+        return _evidence_table(head, rows)
 
     def provenance_html(self) -> str:
         """Files, row counts, time range, toolkit version, redaction."""
@@ -492,6 +497,31 @@ font-size:12px}
 
 def _e(value: Any) -> str:
     return html.escape("" if value is None else str(value), quote=True)
+
+
+def _td(value: Any, cls: str | None = None) -> str:
+    attr = f" class='{cls}'" if cls else ""
+    return f"<td{attr}>{_e(value)}</td>"
+
+
+def _td_body(body: str | None) -> str:
+    """A response body as sent: preformatted, escaped."""
+    return f"<td><pre class='pbk-body'>{_e(body)}</pre></td>"
+
+
+def _code_text(code: Any) -> str:
+    return "no answer" if code is None else str(code)
+
+
+def _evidence_table(head: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    """A table of evidence rows: ``head`` texts (escaped here), rows of ``<td>`` cells (escaped
+    by :func:`_td`)."""
+    th = "".join(f"<th>{_e(h)}</th>" for h in head)
+    body = "".join(f"<tr>{''.join(cells)}</tr>" for cells in rows)
+    return (
+        f"{_STYLE}<div class='pbk-report'><table class='pbk-examples'>"
+        f"<thead><tr>{th}</tr></thead><tbody>{body}</tbody></table></div>"
+    )
 
 
 def _dl(facts: list[tuple[str, str]]) -> str:
