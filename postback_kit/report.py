@@ -12,8 +12,9 @@ IDs, IP addresses and user agents are replaced by keyed hashes (:class:`~postbac
 also inside URLs, URL parameters, response bodies, messages and signatures; ``"remove"`` drops
 them instead of hashing; ``"none"`` lifts redaction explicitly (and the report says so).
 
-The edge, :func:`render_report`, runs ``notebooks/03_partner_report.ipynb`` with papermill and
-writes one offline HTML page (:mod:`postback_kit.nbexport`; code cells hidden by default) or the
+The edge, :func:`render_report`, runs ``notebooks/03_partner_report.ipynb`` (shipped in the
+package as :data:`NOTEBOOK`) with papermill in the caller's folder and writes one offline HTML
+page (:mod:`postback_kit.nbexport`; code cells hidden by default) or the
 executed notebook. Response bodies are untrusted: every text is HTML-escaped when rendered.
 
 >>> import postback_kit as pk
@@ -61,8 +62,9 @@ RedactLevel = Literal["hash", "remove", "none"]
 REDACT_LEVELS: tuple[str, ...] = ("hash", "remove", "none")
 """``hash``: identifiers become keyed hashes; ``remove``: they are removed; ``none``: shown."""
 
-NOTEBOOK = Path(__file__).resolve().parent.parent / "notebooks" / "03_partner_report.ipynb"
-"""The notebook :func:`render_report` runs."""
+NOTEBOOK = Path(__file__).resolve().parent / "notebooks" / "03_partner_report.ipynb"
+"""The notebook :func:`render_report` runs: package data, so that an installed postback-kit
+has it too (in a checkout, ``postback_kit/notebooks/`` links to ``notebooks/``)."""
 
 _DERIVED = ("outcome", "failure", "message", "signature", "delivery_id")
 _REMOVED = "(removed)"
@@ -928,7 +930,7 @@ def render_report(
         raise ConfigError(
             "the partner-report notebook is missing.",
             found=str(source),
-            hint="run from a checkout of postback-kit, or pass notebook=.",
+            hint="reinstall postback-kit (the notebook is package data), or pass notebook=.",
         )
     items = paths if isinstance(paths, list) else [paths]
     export = [str(Path(p).expanduser().resolve()) if Path(p).exists() else str(p) for p in items]
@@ -939,8 +941,8 @@ def render_report(
         "until": _iso_param(until),
         "redact": str(redact),
     }
-    try:
-        nb = run_notebook(source, parameters, timeout=timeout)
+    try:  # in the caller's folder: relative paths and globs mean what they meant there
+        nb = run_notebook(source, parameters, cwd=Path.cwd(), timeout=timeout)
     except Exception as exc:  # papermill's PapermillExecutionError: a cell raised
         if type(exc).__name__ != "PapermillExecutionError":
             raise
