@@ -33,6 +33,7 @@ Charts take aggregated frames: altair refuses more than 5000 rows and so does th
 from __future__ import annotations
 
 import base64
+import contextlib
 import functools
 import gzip
 import html
@@ -279,12 +280,10 @@ def _library_b64() -> str:
     if not data.startswith(b"\x1f\x8b"):
         data = gzip.compress(vlc.javascript_bundle(_BUNDLE_SNIPPET).encode("utf-8"), 9, mtime=0)
         if cached is not None:
-            tmp = cached.with_name(f"{cached.name}.{os.getpid()}.tmp")
-            try:
-                tmp.write_bytes(data)
-                os.replace(tmp, cached)
-            except OSError:
-                tmp.unlink(missing_ok=True)
+            from .load import _atomic_write
+
+            with contextlib.suppress(OSError):  # a read-only cache: build it again next time
+                _atomic_write(cached, lambda path: path.write_bytes(data))
     return base64.b64encode(data).decode("ascii")
 
 
