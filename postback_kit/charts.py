@@ -33,6 +33,7 @@ Charts take aggregated frames: altair refuses more than 5000 rows and so does th
 from __future__ import annotations
 
 import base64
+import contextlib
 import functools
 import gzip
 import html
@@ -279,12 +280,10 @@ def _library_b64() -> str:
     if not data.startswith(b"\x1f\x8b"):
         data = gzip.compress(vlc.javascript_bundle(_BUNDLE_SNIPPET).encode("utf-8"), 9, mtime=0)
         if cached is not None:
-            tmp = cached.with_name(f"{cached.name}.{os.getpid()}.tmp")
-            try:
-                tmp.write_bytes(data)
-                os.replace(tmp, cached)
-            except OSError:
-                tmp.unlink(missing_ok=True)
+            from .load import _atomic_write
+
+            with contextlib.suppress(OSError):  # a read-only cache: build it again next time
+                _atomic_write(cached, lambda path: path.write_bytes(data))
     return base64.b64encode(data).decode("ascii")
 
 
@@ -552,6 +551,33 @@ _FATE_COLORS = {
 }
 
 
+def _code_bars(
+    frame: Any,
+    *,
+    y_title: str,
+    color: alt.Color,
+    tooltip: list[alt.Tooltip],
+    title: str,
+    width: int,
+    height: int,
+    **encodings: Any,
+) -> alt.Chart:
+    """Bars of ``sum(attempts)`` per response code (``code``), most first: the one builder of
+    :func:`response_codes` (deep dive) and :func:`response_codes_chart` (partner report)."""
+    return (
+        alt.Chart(frame)
+        .mark_bar()
+        .encode(
+            x=alt.X("code:N", title="response code", sort="-y"),
+            y=alt.Y("sum(attempts):Q", title=y_title),
+            color=color,
+            tooltip=[alt.Tooltip("code:N", title="response code"), *tooltip],
+            **encodings,
+        )
+        .properties(title=title, width=width, height=height)
+    )
+
+
 def response_codes(
     codes: Any, *, title: str = "Attempts by response code", width: int = 480
 ) -> alt.Chart:
@@ -565,28 +591,25 @@ def response_codes(
 
     frame = codes if isinstance(codes, pl.DataFrame) else pl.DataFrame(codes)
     present = [o for o in _OUTCOME_COLORS if o in set(frame["outcome"].to_list())]
-    return (
-        alt.Chart(frame)
-        .mark_bar()
-        .encode(
-            x=alt.X("code:N", title="response code", sort="-y"),
-            y=alt.Y("sum(attempts):Q", title="attempts"),
-            color=alt.Color(
-                "outcome:N",
-                title="class",
-                scale=alt.Scale(domain=present, range=[_OUTCOME_COLORS[o] for o in present]),
-            ),
-            opacity=alt.condition("datum.selected", alt.value(1.0), alt.value(0.35)),
-            tooltip=[
-                alt.Tooltip("code:N", title="response code"),
-                alt.Tooltip("outcome:N", title="class"),
-                alt.Tooltip("attempts:Q", title="attempts", format=","),
-                alt.Tooltip("share:Q", title="share of the tracker's attempts", format=".1%"),
-                alt.Tooltip("selected:N", title="in the selected issue"),
-                alt.Tooltip("example:N", title="example body"),
-            ],
-        )
-        .properties(title=title, width=width, height=220)
+    return _code_bars(
+        frame,
+        y_title="attempts",
+        color=alt.Color(
+            "outcome:N",
+            title="class",
+            scale=alt.Scale(domain=present, range=[_OUTCOME_COLORS[o] for o in present]),
+        ),
+        opacity=alt.condition("datum.selected", alt.value(1.0), alt.value(0.35)),
+        tooltip=[
+            alt.Tooltip("outcome:N", title="class"),
+            alt.Tooltip("attempts:Q", title="attempts", format=","),
+            alt.Tooltip("share:Q", title="share of the tracker's attempts", format=".1%"),
+            alt.Tooltip("selected:N", title="in the selected issue"),
+            alt.Tooltip("example:N", title="example body"),
+        ],
+        title=title,
+        width=width,
+        height=220,
     )
 
 
@@ -741,23 +764,18 @@ def response_codes_chart(
         pl.col("attempts"),
         pl.col("example_body").str.slice(0, 300).alias("example_body"),
     )
-    return (
-        alt.Chart(counts_frame)
-        .mark_bar()
-        .encode(
-            x=alt.X("code:N", title="response code", sort="-y"),
-            y=alt.Y("sum(attempts):Q", title="failed attempts"),
-            color=alt.Color(
-                "issue:N",
-                title="issue",
-                legend=alt.Legend(orient="bottom", columns=1, labelLimit=600),
-            ),
-            tooltip=[
-                alt.Tooltip("code:N", title="response code"),
-                alt.Tooltip("issue:N", title="issue"),
-                alt.Tooltip("sum(attempts):Q", title="attempts", format=","),
-                alt.Tooltip("example_body:N", title="example body"),
-            ],
-        )
-        .properties(title=title, width=width, height=height)
+    return _code_bars(
+        counts_frame,
+        y_title="failed attempts",
+        color=alt.Color(
+            "issue:N", title="issue", legend=alt.Legend(orient="bottom", columns=1, labelLimit=600)
+        ),
+        tooltip=[
+            alt.Tooltip("issue:N", title="issue"),
+            alt.Tooltip("sum(attempts):Q", title="attempts", format=","),
+            alt.Tooltip("example_body:N", title="example body"),
+        ],
+        title=title,
+        width=width,
+        height=height,
     )

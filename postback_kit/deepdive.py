@@ -27,17 +27,18 @@ Every result is a polars frame or a small dataclass with ``to_dict()``; charts f
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import polars as pl
 
 from .diagnose import ISSUE_OUTCOMES as _DIAGNOSE_ISSUE_OUTCOMES
 from .errors import ConfigError, PostbackKitError
 from .params import parameter_table
-from .segments import Segment, find_segment, segment_table
+from .segments import MIN_HITS, WHOLE_TRAFFIC, Segment, find_segment, segment_table
 from .timeline import BUCKETS
 
 if TYPE_CHECKING:
@@ -99,6 +100,7 @@ EXAMPLE_CHARS = 300
 """Example bodies are cut to this length for tooltips (the full body is in the frames)."""
 
 _TS = "attempt_timestamp"
+T = TypeVar("T")
 _DT = pl.Datetime("us", "UTC")
 
 
@@ -386,12 +388,27 @@ class DeepDive:
             cond = cond & (pl.col(_TS) < hi)
         return cond
 
-    def _in_range(self, since: datetime | str | None, until: datetime | str | None) -> pl.DataFrame:
-        key = ("range", _utc(since), _utc(until))
+    def _memo(
+        self,
+        compute: Callable[[Issue | None, datetime | str | None, datetime | str | None], T],
+        chosen: Issue | None,
+        since: datetime | str | None,
+        until: datetime | str | None,
+    ) -> T:
+        """``compute(chosen, since, until)``, computed once per view, issue and time range."""
+        key = (compute.__name__, chosen.key if chosen else None, _utc(since), _utc(until))
         if key not in self._cache:
-            self._cache[key] = self.attempts.filter(self._range(since, until))
-        out: pl.DataFrame = self._cache[key]
+            self._cache[key] = compute(chosen, since, until)
+        out: T = self._cache[key]
         return out
+
+    def _in_range(self, since: datetime | str | None, until: datetime | str | None) -> pl.DataFrame:
+        return self._memo(self._attempts_in_range, None, since, until)
+
+    def _attempts_in_range(
+        self, _chosen: Issue | None, since: datetime | str | None, until: datetime | str | None
+    ) -> pl.DataFrame:
+        return self.attempts.filter(self._range(since, until))
 
     def _counts_in_range(
         self, since: datetime | str | None, until: datetime | str | None
@@ -566,36 +583,36 @@ class DeepDive:
         ``suspect`` (the problem separates them: see :data:`SUSPECT_MIN_SHARE`); best score
         first, at most ``limit`` rows.
         """
-        chosen = self.issue(issue)
-        key = ("params", chosen.key if chosen else None, _utc(since), _utc(until))
-        if key not in self._cache:
-            att = self._in_range(since, until)
-            table = parameter_table(att, _issue_expr(chosen), pl.col("outcome") == "success")
-            self._cache[key] = table.filter(
-                (pl.col("failing") > 0) | (pl.col("ok") > 0)
-            ).with_columns(
-                suspect=(pl.col("share_failing") >= SUSPECT_MIN_SHARE)
-                & (pl.col("score") >= SUSPECT_MIN_SCORE)
-            )
-        out: pl.DataFrame = self._cache[key]
+        out = self._memo(self._parameters, self.issue(issue), since, until)
         return out if limit is None else out.head(limit)
+
+    def _parameters(
+        self, chosen: Issue | None, since: datetime | str | None, until: datetime | str | None
+    ) -> pl.DataFrame:
+        att = self._in_range(since, until)
+        table = parameter_table(att, _issue_expr(chosen), pl.col("outcome") == "success")
+        return table.filter((pl.col("failing") > 0) | (pl.col("ok") > 0)).with_columns(
+            suspect=(pl.col("share_failing") >= SUSPECT_MIN_SHARE)
+            & (pl.col("score") >= SUSPECT_MIN_SCORE)
+        )
 
     def _postbacks(
         self, chosen: Issue | None, since: datetime | str | None, until: datetime | str | None
     ) -> pl.DataFrame:
         """One row per postback in range (its first attempt there) with ``__hit``: the
         selection hit one of its attempts. Retries do not weigh in a segment."""
-        key = ("postbacks", chosen.key if chosen else None, _utc(since), _utc(until))
-        if key not in self._cache:
-            att = self._in_range(since, until)
-            ids = att.filter(_issue_expr(chosen))["delivery_id"].unique()
-            self._cache[key] = (
-                att.sort(_TS)
-                .unique("delivery_id", keep="first", maintain_order=True)
-                .with_columns(pl.col("delivery_id").is_in(ids.implode()).alias("__hit"))
-            )
-        out: pl.DataFrame = self._cache[key]
-        return out
+        return self._memo(self._first_attempts, chosen, since, until)
+
+    def _first_attempts(
+        self, chosen: Issue | None, since: datetime | str | None, until: datetime | str | None
+    ) -> pl.DataFrame:
+        att = self._in_range(since, until)
+        ids = att.filter(_issue_expr(chosen))["delivery_id"].unique()
+        return (
+            att.sort(_TS)
+            .unique("delivery_id", keep="first", maintain_order=True)
+            .with_columns(pl.col("delivery_id").is_in(ids.implode()).alias("__hit"))
+        )
 
     def segments(
         self,
@@ -610,20 +627,29 @@ class DeepDive:
         :func:`~postback_kit.segments.segment_table` of one row per postback (its first attempt
         in range; hit when the selection hit any of its attempts, so retries do not weigh):
         ``column``, ``value``, ``rows`` and ``hits`` (postbacks), ``share``, ``hit_rate``,
-        ``lift``, plus ``explains`` (share ≥ 0.9 and lift ≥ 1.5, the rule of
-        ``find_segment``); values the selection never hits are dropped.
+        ``lift``, ``risk_ratio``, plus ``explains``: the value passes the rule of a single
+        value in ``find_segment`` (share ≥ 0.9, lift and risk ratio ≥ 1.5, at least
+        :data:`~postback_kit.segments.MIN_HITS` hit postbacks, and the selection does not hit
+        the whole traffic), so :meth:`segment` is one of these rows unless it is a pair. Values
+        the selection never hits are dropped.
         """
-        chosen = self.issue(issue)
-        key = ("segments", chosen.key if chosen else None, _utc(since), _utc(until))
-        if key not in self._cache:
-            table = segment_table(self._postbacks(chosen, since, until), pl.col("__hit"))
-            eps = 1e-9
-            self._cache[key] = table.filter(pl.col("hits") > 0).with_columns(
-                explains=(pl.col("share") >= SEGMENT_MIN_SHARE - eps)
-                & (pl.col("lift") >= SEGMENT_MIN_LIFT - eps)
-            )
-        out: pl.DataFrame = self._cache[key]
+        out = self._memo(self._segment_table, self.issue(issue), since, until)
         return out if limit is None else out.head(limit)
+
+    def _segment_table(
+        self, chosen: Issue | None, since: datetime | str | None, until: datetime | str | None
+    ) -> pl.DataFrame:
+        postbacks = self._postbacks(chosen, since, until)
+        table = segment_table(postbacks, pl.col("__hit"))
+        whole = int(postbacks["__hit"].sum()) >= WHOLE_TRAFFIC * postbacks.height
+        eps = 1e-9
+        return table.filter(pl.col("hits") > 0).with_columns(
+            explains=(pl.col("share") >= SEGMENT_MIN_SHARE - eps)
+            & (pl.col("lift") >= SEGMENT_MIN_LIFT - eps)
+            & (pl.col("risk_ratio").is_null() | (pl.col("risk_ratio") >= SEGMENT_MIN_LIFT - eps))
+            & (pl.col("hits") >= MIN_HITS)
+            & pl.lit(not whole)
+        )
 
     def segment(
         self,
@@ -634,17 +660,17 @@ class DeepDive:
     ) -> Segment | None:
         """The dimension value that explains the selection over postbacks in range
         (``find_segment`` on the rows of :meth:`segments`), if any."""
-        chosen = self.issue(issue)
-        key = ("segment", chosen.key if chosen else None, _utc(since), _utc(until))
-        if key not in self._cache:
-            self._cache[key] = find_segment(
-                self._postbacks(chosen, since, until),
-                pl.col("__hit"),
-                min_share=SEGMENT_MIN_SHARE,
-                min_lift=SEGMENT_MIN_LIFT,
-            )
-        out: Segment | None = self._cache[key]
-        return out
+        return self._memo(self._find_segment, self.issue(issue), since, until)
+
+    def _find_segment(
+        self, chosen: Issue | None, since: datetime | str | None, until: datetime | str | None
+    ) -> Segment | None:
+        return find_segment(
+            self._postbacks(chosen, since, until),
+            pl.col("__hit"),
+            min_share=SEGMENT_MIN_SHARE,
+            min_lift=SEGMENT_MIN_LIFT,
+        )
 
     def _hit_deliveries(
         self,
@@ -664,11 +690,11 @@ class DeepDive:
             dlv = dlv.filter(pl.col("first_attempt") < hi)
         if every_postback:
             return dlv
-        key = ("hit-ids", chosen.key if chosen else None)
-        if key not in self._cache:
-            self._cache[key] = self.attempts.filter(_issue_expr(chosen))["delivery_id"].unique()
-        ids: pl.Series = self._cache[key]
+        ids = self._memo(self._hit_ids, chosen, None, None)
         return dlv.filter(pl.col("delivery_id").is_in(ids.implode()))
+
+    def _hit_ids(self, chosen: Issue | None, _since: Any, _until: Any) -> pl.Series:
+        return self.attempts.filter(_issue_expr(chosen))["delivery_id"].unique()
 
     def delivery_summary(
         self,

@@ -186,7 +186,7 @@ class Diagnosis:
     @property
     def issues(self) -> list[Issue]:
         """Every issue of every tracker, ranked by impact."""
-        return sorted((i for t in self.trackers for i in t.issues), key=_impact, reverse=True)
+        return sorted((i for t in self.trackers for i in t.issues), key=_rank)
 
     def tracker(self, tracking_id: str | int) -> TrackerDiagnosis:
         """The tracker with this ID (or name)."""
@@ -228,8 +228,18 @@ class Diagnosis:
         return render_text(self)
 
 
-def _impact(issue: Issue) -> tuple[int, int, int]:
-    return (issue.undelivered, issue.deliveries, issue.attempts)
+def _rank(issue: Issue) -> tuple[int, int, int, str, str, str]:
+    """Sort key of issues, worst first: impact (undelivered postbacks, then postbacks, then
+    attempts), and for equal impact tracker, class and signature, so that the order never
+    depends on the order of the rows."""
+    return (
+        -issue.undelivered,
+        -issue.deliveries,
+        -issue.attempts,
+        issue.tracking_id,
+        issue.category,
+        issue.signature,
+    )
 
 
 def _export_info(att: pl.DataFrame) -> dict[str, Any]:
@@ -415,7 +425,7 @@ def _diagnose_tracker(
                 example=_example(hits),
             )
         )
-    issues.sort(key=_impact, reverse=True)
+    issues.sort(key=_rank)
     return TrackerDiagnosis(
         tracking_id=tid,
         tracker_name=_first(att, "tracker_name"),

@@ -12,8 +12,9 @@ IDs, IP addresses and user agents are replaced by keyed hashes (:class:`~postbac
 also inside URLs, URL parameters, response bodies, messages and signatures; ``"remove"`` drops
 them instead of hashing; ``"none"`` lifts redaction explicitly (and the report says so).
 
-The edge, :func:`render_report`, runs ``notebooks/03_partner_report.ipynb`` with papermill and
-writes one offline HTML page (:mod:`postback_kit.nbexport`; code cells hidden by default) or the
+The edge, :func:`render_report`, runs ``notebooks/03_partner_report.ipynb`` (shipped in the
+package as :data:`NOTEBOOK`) with papermill in the caller's folder and writes one offline HTML
+page (:mod:`postback_kit.nbexport`; code cells hidden by default) or the
 executed notebook. Response bodies are untrusted: every text is HTML-escaped when rendered.
 
 >>> import postback_kit as pk
@@ -28,7 +29,8 @@ from __future__ import annotations
 import html
 import os
 import tomllib
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass, field, fields, replace
 from datetime import UTC, date, datetime, timedelta
 from importlib import resources
 from pathlib import Path
@@ -36,6 +38,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import polars as pl
 
+from .diagnose import _EXAMPLE_COLUMNS, Issue
 from .errors import ConfigError, PostbackKitError
 from .redact import ID_PARAMETERS, Redactor
 from .schema import PII_FIELDS
@@ -43,7 +46,7 @@ from .schema import PII_FIELDS
 if TYPE_CHECKING:
     import altair as alt
 
-    from .diagnose import Diagnosis, Issue
+    from .diagnose import Diagnosis
     from .load import LoadReport, LoadResult
 
 __all__ = [
@@ -59,19 +62,13 @@ RedactLevel = Literal["hash", "remove", "none"]
 REDACT_LEVELS: tuple[str, ...] = ("hash", "remove", "none")
 """``hash``: identifiers become keyed hashes; ``remove``: they are removed; ``none``: shown."""
 
-NOTEBOOK = Path(__file__).resolve().parent.parent / "notebooks" / "03_partner_report.ipynb"
-"""The notebook :func:`render_report` runs."""
+NOTEBOOK = Path(__file__).resolve().parent / "notebooks" / "03_partner_report.ipynb"
+"""The notebook :func:`render_report` runs: package data, so that an installed postback-kit
+has it too (in a checkout, ``postback_kit/notebooks/`` links to ``notebooks/``)."""
 
 _DERIVED = ("outcome", "failure", "message", "signature", "delivery_id")
 _REMOVED = "(removed)"
 _TOKEN = r"\b(?:id:[0-9a-f]{10}|id:hidden|ip:hidden)\b"
-_EXAMPLE_COLUMNS = (
-    "attempt_timestamp",
-    "response_code",
-    "response_body",
-    "postback_url",
-    "notifying_status",
-)
 
 
 def _iso(value: Any) -> str | None:
@@ -121,40 +118,56 @@ class Provenance:
         return {k: _iso(v) if isinstance(v, datetime) else v for k, v in self.__dict__.items()}
 
 
+_NOT_IN_REPORT_DICT = ("tracking_id", "hypothesis", "example")
+"""Fields of an :class:`~postback_kit.diagnose.Issue` that :meth:`ReportIssue.to_dict` leaves
+out: the tracker is the report's, the hypothesis is spelled out as likely cause, next step and
+contact, and the example attempts are the report's ``examples``."""
+
+
 @dataclass
-class ReportIssue:
-    """One issue of the tracker as the partner sees it (texts already redacted)."""
+class ReportIssue(Issue):
+    """One issue of the tracker as the partner sees it: the diagnosis's
+    :class:`~postback_kit.diagnose.Issue` with its texts redacted (signature, message, segment,
+    suspect parameters, the example attempt), plus its number in the report, the title and what
+    the report asks of the partner."""
 
     number: int
-    signature: str
-    category: str
-    message: str | None
-    response_codes: dict[str, int]
-    attempts: int
-    deliveries: int
-    undelivered: int
-    first_seen: datetime | None
-    last_seen: datetime | None
-    pattern: str
-    started_at: datetime | None
-    ended_at: datetime | None
-    coverage: float
-    retry_behavior: str
-    segment: dict[str, Any] | None
-    suspect_parameters: list[dict[str, Any]]
-    likely_cause: str
-    next_step: str
-    contact: str
     title: str
     request: str
     """What the report asks of the partner for this issue."""
+
+    @property
+    def likely_cause(self) -> str:
+        return self.hypothesis.text
+
+    @property
+    def next_step(self) -> str:
+        return self.hypothesis.action
+
+    @property
+    def contact(self) -> str:
+        return self.hypothesis.contact
 
     @property
     def failing(self) -> bool:
         return self.category != "false_failure"
 
     def to_dict(self) -> dict[str, Any]:
-        return {k: _iso(v) if isinstance(v, datetime) else v for k, v in self.__dict__.items()}
+        evidence = {
+            f.name: getattr(self, f.name)
+            for f in fields(Issue)
+            if f.name not in _NOT_IN_REPORT_DICT
+        }
+        out = {
+            "number": self.number,
+            **evidence,
+            "likely_cause": self.likely_cause,
+            "next_step": self.next_step,
+            "contact": self.contact,
+            "title": self.title,
+            "request": self.request,
+        }
+        return {k: _iso(v) if isinstance(v, datetime) else v for k, v in out.items()}
 
 
 @dataclass
@@ -367,46 +380,50 @@ class PartnerReport:
         if self.examples.is_empty():
             return "<div class='pbk-report'><p>No example attempts.</p></div>"
         head = (
-            "<tr><th>issue</th><th>attempt time (UTC)</th><th>response_code</th>"
-            "<th>response_body</th><th>postback_url</th><th>notifying_status</th></tr>"
+            "issue",
+            "attempt time (UTC)",
+            "response_code",
+            "response_body",
+            "postback_url",
+            "notifying_status",
         )
-        rows = []
-        for r in self.examples.iter_rows(named=True):
-            code = "no answer" if r.get("response_code") is None else str(r["response_code"])
-            rows.append(
-                "<tr>"
-                f"<td>{r['issue']}</td>"
-                f"<td class='pbk-nowrap'>{_e(_iso(r.get('attempt_timestamp')) or '')}</td>"
-                f"<td>{_e(code)}</td>"
-                f"<td><pre class='pbk-body'>{_e(r.get('response_body') or '')}</pre></td>"
-                f"<td><code class='pbk-url'>{_e(r.get('postback_url') or '')}</code></td>"
-                f"<td>{_e(r.get('notifying_status') or '')}</td>"
-                "</tr>"
+        rows = [
+            (
+                _td(r["issue"]),
+                _td(_iso(r.get("attempt_timestamp")), "pbk-nowrap"),
+                _td(_code_text(r.get("response_code"))),
+                _td_body(r.get("response_body")),
+                f"<td><code class='pbk-url'>{_e(r.get('postback_url'))}</code></td>",
+                _td(r.get("notifying_status")),
             )
-        return (
-            f"{_STYLE}<div class='pbk-report'><table class='pbk-examples'>"
-            f"<thead>{head}</thead><tbody>{''.join(rows)}</tbody></table></div>"
-        )
+            for r in self.examples.iter_rows(named=True)
+        ]
+        return _evidence_table(head, rows)
 
     def codes_html(self) -> str:
         """Attempts per issue and response code, with one real body each."""
         head = (
-            "<tr><th>issue</th><th>signature</th><th>response_code</th><th>attempts</th>"
-            "<th>first seen (UTC)</th><th>last seen (UTC)</th><th>example body</th></tr>"
+            "issue",
+            "signature",
+            "response_code",
+            "attempts",
+            "first seen (UTC)",
+            "last seen (UTC)",
+            "example body",
         )
-        rows = []
-        for r in self.codes.iter_rows(named=True):
-            code = "no answer" if r.get("response_code") is None else str(r["response_code"])
-            rows.append(
-                f"<tr><td>{r['issue']}</td><td>{_e(r['signature'])}</td><td>{_e(code)}</td>"
-                f"<td>{r['attempts']:,}</td><td class='pbk-nowrap'>{_e(_iso(r['first_seen']))}</td>"
-                f"<td class='pbk-nowrap'>{_e(_iso(r['last_seen']))}</td>"
-                f"<td><pre class='pbk-body'>{_e(r.get('example_body') or '')}</pre></td></tr>"
+        rows = [
+            (
+                _td(r["issue"]),
+                _td(r["signature"]),
+                _td(_code_text(r.get("response_code"))),
+                _td(f"{r['attempts']:,}"),
+                _td(_iso(r["first_seen"]), "pbk-nowrap"),
+                _td(_iso(r["last_seen"]), "pbk-nowrap"),
+                _td_body(r.get("example_body")),
             )
-        return (
-            f"{_STYLE}<div class='pbk-report'><table class='pbk-examples'>"
-            f"<thead>{head}</thead><tbody>{''.join(rows)}</tbody></table></div>"
-        )
+            for r in self.codes.iter_rows(named=True)
+        ]
+        return _evidence_table(head, rows)
 
     def provenance_html(self) -> str:
         """Files, row counts, time range, toolkit version, redaction."""
@@ -482,6 +499,31 @@ font-size:12px}
 
 def _e(value: Any) -> str:
     return html.escape("" if value is None else str(value), quote=True)
+
+
+def _td(value: Any, cls: str | None = None) -> str:
+    attr = f" class='{cls}'" if cls else ""
+    return f"<td{attr}>{_e(value)}</td>"
+
+
+def _td_body(body: str | None) -> str:
+    """A response body as sent: preformatted, escaped."""
+    return f"<td><pre class='pbk-body'>{_e(body)}</pre></td>"
+
+
+def _code_text(code: Any) -> str:
+    return "no answer" if code is None else str(code)
+
+
+def _evidence_table(head: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    """A table of evidence rows: ``head`` texts (escaped here), rows of ``<td>`` cells (escaped
+    by :func:`_td`)."""
+    th = "".join(f"<th>{_e(h)}</th>" for h in head)
+    body = "".join(f"<tr>{''.join(cells)}</tr>" for cells in rows)
+    return (
+        f"{_STYLE}<div class='pbk-report'><table class='pbk-examples'>"
+        f"<thead><tr>{th}</tr></thead><tbody>{body}</tbody></table></div>"
+    )
 
 
 def _dl(facts: list[tuple[str, str]]) -> str:
@@ -828,33 +870,29 @@ def _report_issue(n: int, issue: Issue, red: pl.DataFrame, hider: _Hider) -> Rep
         segment = {
             k: hider.texts([v])[0] if isinstance(v, str) else v for k, v in issue.segment.items()
         }
+    # the diagnosis's example (its latest attempt), redacted
+    example = (
+        rows.sort("attempt_timestamp", descending=True)
+        .head(1)
+        .select([c for c in _EXAMPLE_COLUMNS if c in rows.columns])
+    )
+    if "notifying_status" in example.columns:
+        example = example.with_columns(pl.col("notifying_status").cast(pl.String))
     text = _requests().get(issue.category, {})
     fill = {"codes": _codes_key(issue.response_codes), "signature": signature}
-    title = text.get("title", issue.category).format(**fill)
-    request = text.get("request", issue.hypothesis.action).format(**fill)
-    return ReportIssue(
-        number=n,
+    redacted = replace(
+        issue,
         signature=signature,
-        category=issue.category,
         message=message,
-        response_codes=issue.response_codes,
-        attempts=issue.attempts,
-        deliveries=issue.deliveries,
-        undelivered=issue.undelivered,
-        first_seen=issue.first_seen,
-        last_seen=issue.last_seen,
-        pattern=issue.pattern,
-        started_at=issue.started_at,
-        ended_at=issue.ended_at,
-        coverage=issue.coverage,
-        retry_behavior=issue.retry_behavior,
         segment=segment,
         suspect_parameters=suspects,
-        likely_cause=issue.hypothesis.text,
-        next_step=issue.hypothesis.action,
-        contact=issue.hypothesis.contact,
-        title=title,
-        request=request,
+        example=example.row(0, named=True) if example.height else {},
+    )
+    return ReportIssue(
+        **{f.name: getattr(redacted, f.name) for f in fields(Issue)},
+        number=n,
+        title=text.get("title", issue.category).format(**fill),
+        request=text.get("request", issue.hypothesis.action).format(**fill),
     )
 
 
@@ -892,7 +930,7 @@ def render_report(
         raise ConfigError(
             "the partner-report notebook is missing.",
             found=str(source),
-            hint="run from a checkout of postback-kit, or pass notebook=.",
+            hint="reinstall postback-kit (the notebook is package data), or pass notebook=.",
         )
     items = paths if isinstance(paths, list) else [paths]
     export = [str(Path(p).expanduser().resolve()) if Path(p).exists() else str(p) for p in items]
@@ -903,8 +941,8 @@ def render_report(
         "until": _iso_param(until),
         "redact": str(redact),
     }
-    try:
-        nb = run_notebook(source, parameters, timeout=timeout)
+    try:  # in the caller's folder: relative paths and globs mean what they meant there
+        nb = run_notebook(source, parameters, cwd=Path.cwd(), timeout=timeout)
     except Exception as exc:  # papermill's PapermillExecutionError: a cell raised
         if type(exc).__name__ != "PapermillExecutionError":
             raise

@@ -132,7 +132,10 @@ _TITLE = r"(?is)<title[^>]*>(.*?)</title"
 _H1 = r"(?is)<h1[^>]*>(.*?)</h1"
 _SCRIPT_STYLE = r"(?is)<(script|style)\b.*?</(?:script|style)\s*>"
 _TAG = r"(?s)<[^>]*>"
-_NOT_A_MESSAGE = r"(?i)^(?:true|false|null|none|-?[0-9]+(?:\.[0-9]+)?(?:e[+\-]?[0-9]+)?)$"
+# bare literals, and an empty quoted string ('err_msg=""' has no message)
+_NOT_A_MESSAGE = (
+    r"(?i)^(?:true|false|null|none|''|" + '""' + r"|-?[0-9]+(?:\.[0-9]+)?(?:e[+\-]?[0-9]+)?)$"
+)
 _ENTITIES = {
     "&amp;": "&",
     "&lt;": "<",
@@ -150,10 +153,12 @@ _ENTITIES = {
 
 
 def _usable(value: pl.Expr) -> pl.Expr:
-    """``value`` stripped, or null when it is empty, an object/array or a bare literal."""
+    """``value`` stripped, or null when it is empty, an object/array, a bare literal or only
+    mask placeholders (see :data:`_ONLY_PLACEHOLDERS`)."""
     return (
         value.str.strip_chars()
         .str.replace(_NOT_A_MESSAGE, "")
+        .str.replace(_ONLY_PLACEHOLDERS, "")
         .str.extract(r"(?s)^([^\[{\s].*)$", 1)
     )
 
@@ -216,6 +221,9 @@ def _raw_message(text: pl.Expr, json_message: pl.Expr | None = None) -> pl.Expr:
         .otherwise(kv_value.str.replace_all("+", " ", literal=True).str.replace_all("%20", " "))
     )
     quoted = text.str.extract(r'^"([^"]*)"$', 1)  # a body that is one JSON string
+    # ... unless what it quotes is only placeholders: then the body is a signature of a quoted
+    # message ('"<str>"'), and unwrapping it would make the signature of a signature differ
+    quoted = pl.when(quoted.str.contains(_ONLY_PLACEHOLDERS)).then(None).otherwise(quoted)
     candidate = pl.coalesce(
         pl.when(is_json).then(json_message),
         pl.when(is_markup & ~is_json).then(markup_message),
@@ -299,6 +307,17 @@ MASKS: tuple[tuple[str, str, str], ...] = (
     ("id", rf"\b{_containing_digit('[A-Za-z0-9_]', 16)}\b", "<id>"),
 )
 """The masks of :func:`signature_expr`, in the order they apply: ``(name, regex, placeholder)``."""
+
+_PLACEHOLDERS = sorted(
+    {placeholder.removeprefix("${1}") for _n, _r, placeholder in MASKS} | {"<str>"}
+)
+_ONLY_PLACEHOLDERS = (
+    r"^[^\p{L}\p{N}]*(?:(?:" + "|".join(map(re.escape, _PLACEHOLDERS)) + r")[^\p{L}\p{N}]*)+$"
+)
+"""A value made only of mask placeholders (and signs, punctuation, spaces): ``<num>``, ``-<num>``,
+``"<str>"``. It is not a message: only masking writes it, from a value that was none (``0`` →
+``<num>``, a quoted number → ``"<str>"``), so reading it as a message would make the signature
+of a signature differ from the signature (masking must be idempotent)."""
 
 _IDENT = r"[A-Za-z_.\-]*"  # a quoted identifier ("click_id") is kept: it names the field at fault
 

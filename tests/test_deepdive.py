@@ -22,21 +22,39 @@ def at(day: int, hour: int, minute: int) -> datetime:
     return datetime(2026, 11, day, hour, minute, tzinfo=UTC)
 
 
-# tracker, postback URL, os, code, body, attempt time. Postbacks of t1: p1 (iOS, empty click ID,
-# failed twice, lost), p2 (first try), p3 (502 then cured 10 min later), p4 (iOS, empty click ID,
-# lost), p5 (first try, the next day). t2 only widens the export.
+OK = "OK"
+BAD_CLICK = '{"Message":"malformed clickId"}'
+
+
+def postback(
+    tracker: str, url: str, os: str, *tries: tuple[int, str, datetime]
+) -> list[tuple[object, ...]]:
+    """The attempts of one postback: its tries ``(code, body, time)``, converted at the first."""
+    converted = tries[0][2] - timedelta(minutes=1)
+    return [(tracker, url, os, code, body, converted, when) for code, body, when in tries]
+
+
+P = "https://p.example/?cid={}&ev={}"
+# Tracker t1, ten postbacks. Five from iOS with an empty click ID, rejected and never delivered
+# (p1 and p7 tried twice): the issue "malformed clickId" hits half of the postbacks, all of iOS,
+# so os_name = ios explains it, with the minimum evidence of 5 hit postbacks; counted in
+# attempts it would be 7 of 13. Five from Android delivered: p3 after a 502 cured 10 min later,
+# p5 the next day. t2 only widens the export.
 ROWS = [
-    ("t1", "https://p.example/?cid=&ev=install", "ios", 400, '{"Message":"malformed clickId"}',
-     at(1, 0, 5)),
-    ("t1", "https://p.example/?cid=&ev=install", "ios", 400, '{"Message":"malformed clickId"}',
-     at(1, 0, 15)),
-    ("t1", "https://p.example/?cid=abc&ev=install", "android", 200, "OK", at(1, 0, 10)),
-    ("t1", "https://p.example/?cid=def&ev=install", "android", 502, HOSTILE, at(1, 0, 20)),
-    ("t1", "https://p.example/?cid=def&ev=install", "android", 200, "OK", at(1, 0, 30)),
-    ("t1", "https://p.example/?cid=&ev=open", "ios", 400, '{"Message":"malformed clickId"}',
-     at(1, 1, 5)),
-    ("t1", "https://p.example/?cid=ghi&ev=install", "android", 200, "OK", at(2, 1, 0)),
-    ("t2", "https://q.example/?cid=x", "android", 200, "OK", at(2, 2, 0)),
+    *postback("t1", P.format("", "install"), "ios", (400, BAD_CLICK, at(1, 0, 5)),
+              (400, BAD_CLICK, at(1, 0, 15))),                                          # p1
+    *postback("t1", P.format("abc", "install"), "android", (200, OK, at(1, 0, 10))),    # p2
+    *postback("t1", P.format("def", "install"), "android", (502, HOSTILE, at(1, 0, 20)),
+              (200, OK, at(1, 0, 30))),                                                 # p3
+    *postback("t1", P.format("", "open"), "ios", (400, BAD_CLICK, at(1, 1, 5))),        # p4
+    *postback("t1", P.format("ghi", "install"), "android", (200, OK, at(2, 1, 0))),     # p5
+    *postback("t1", P.format("", "install"), "ios", (400, BAD_CLICK, at(1, 0, 40))),    # p6
+    *postback("t1", P.format("", "install"), "ios", (400, BAD_CLICK, at(1, 1, 20)),
+              (400, BAD_CLICK, at(1, 1, 50))),                                          # p7
+    *postback("t1", P.format("", "open"), "ios", (400, BAD_CLICK, at(1, 1, 35))),       # p8
+    *postback("t1", P.format("jkl", "install"), "android", (200, OK, at(1, 0, 45))),    # p9
+    *postback("t1", P.format("mno", "open"), "android", (200, OK, at(1, 1, 45))),       # p10
+    *postback("t2", "https://q.example/?cid=x", "android", (200, OK, at(2, 2, 0))),
 ]  # fmt: skip
 
 
@@ -47,6 +65,7 @@ def _frame() -> pl.DataFrame:
         "os_name": pl.String,
         "response_code": pl.Int32,
         "response_body": pl.String,
+        "conversion_timestamp": pl.Datetime("us", "UTC"),
         "attempt_timestamp": pl.Datetime("us", "UTC"),
     }
     return pl.DataFrame(ROWS, schema=schema, orient="row")
@@ -66,17 +85,36 @@ def test_prepare_counts_per_small_bucket_class_signature_and_code(dd: DeepDive) 
     assert dd.tracking_id == "t1" and [i.key for i in dd.issues] == [MALFORMED, GATEWAY]
     assert dd.buckets == ["5m", "15m", "1h", "3h", "6h", "1d"] and dd.fine_every == "5m"
     assert dd.every == "1h" and dd.classes() == ["request_error", "partner_error"]
+    # one attempt per 5-minute bucket: (bucket, class) in time order
+    rows = [
+        (at(1, 0, 5), "request_error"),
+        (at(1, 0, 10), "success"),
+        (at(1, 0, 15), "request_error"),
+        (at(1, 0, 20), "partner_error"),
+        (at(1, 0, 30), "success"),
+        (at(1, 0, 40), "request_error"),
+        (at(1, 0, 45), "success"),
+        (at(1, 1, 5), "request_error"),
+        (at(1, 1, 20), "request_error"),
+        (at(1, 1, 35), "request_error"),
+        (at(1, 1, 45), "success"),
+        (at(1, 1, 50), "request_error"),
+        (at(2, 1, 0), "success"),
+    ]
+    signature = {
+        "request_error": "malformed clickId",
+        "success": "OK",
+        "partner_error": "<num> Bad Gateway",
+    }
+    code = {"request_error": "400", "success": "200", "partner_error": "502"}
     want = pl.DataFrame(
         {
-            "bucket": [at(1, 0, 5), at(1, 0, 10), at(1, 0, 15), at(1, 0, 20), at(1, 0, 30),
-                       at(1, 1, 5), at(2, 1, 0)],
-            "outcome": ["request_error", "success", "request_error", "partner_error", "success",
-                        "request_error", "success"],
-            "signature": ["malformed clickId", "OK", "malformed clickId", "<num> Bad Gateway",
-                          "OK", "malformed clickId", "OK"],
-            "code": ["400", "200", "400", "502", "200", "400", "200"],
-            "failing": [True, False, True, True, False, True, False],
-            "count": [1] * 7,
+            "bucket": [b for b, _ in rows],
+            "outcome": [o for _, o in rows],
+            "signature": [signature[o] for _, o in rows],
+            "code": [code[o] for _, o in rows],
+            "failing": [o != "success" for _, o in rows],
+            "count": [1] * len(rows),
         },
         schema_overrides={"bucket": pl.Datetime("us", "UTC")},
     )  # fmt: skip
@@ -99,8 +137,8 @@ def test_timeline_stacks_the_selection_over_the_rest_within_the_time_range(dd: D
             "bucket": [h0, h0, h0, h1, h1, h1],
             "series": ["request_error", "partner_error", "delivered"] * 2,
             "failing": [True, True, False] * 2,
-            "count": [2, 1, 2, 1, 0, 0],
-            "example": ['{"Message":"malformed clickId"}', HOSTILE, None] * 2,
+            "count": [3, 1, 3, 4, 0, 1],
+            "example": [BAD_CLICK, HOSTILE, None] * 2,
         },
         schema_overrides={"bucket": pl.Datetime("us", "UTC")},
     )
@@ -111,14 +149,14 @@ def test_timeline_of_one_issue_keeps_other_failures_as_traffic_only(dd: DeepDive
     got = dd.timeline(GATEWAY, every="1d", by="code")
     assert got.filter("failing")["series"].unique().to_list() == ["502"]
     per_series = got.group_by("series").agg(pl.col("count").sum()).sort("series")
-    want = pl.DataFrame({"series": ["502", "delivered", "other attempts"], "count": [1, 3, 3]})
+    want = pl.DataFrame({"series": ["502", "delivered", "other attempts"], "count": [1, 5, 7]})
     assert_frame_equal(per_series, want)
 
 
 def test_timeline_class_filter_and_bad_choices(dd: DeepDive) -> None:
     got = dd.timeline(every="1d", classes=["partner_error"])
     assert got.filter("failing")["series"].unique().to_list() == ["partner_error"]
-    assert int(got["count"].sum()) == 7  # every attempt still counts as traffic
+    assert int(got["count"].sum()) == 13  # every attempt still counts as traffic
     with pytest.raises(ConfigError, match="bucket size"):
         dd.timeline(every="7m")
     with pytest.raises(ConfigError, match="stack by"):
@@ -133,16 +171,15 @@ def test_codes_mark_the_selected_issue(dd: DeepDive) -> None:
         {
             "code": ["200", "400", "502"],
             "outcome": ["success", "request_error", "partner_error"],
-            "attempts": [2, 2, 1],
-            "share": [0.4, 0.4, 0.2],
+            "attempts": [3, 3, 1],
+            "share": [3 / 7, 3 / 7, 1 / 7],
             "selected": [False, True, False],
-            "example": ["OK", '{"Message":"malformed clickId"}', HOSTILE],
+            "example": ["OK", BAD_CLICK, HOSTILE],
         }
     )
     assert_frame_equal(got, want)
 
 
-@pytest.mark.xfail(reason="frame too small for per-delivery evidence (#4 note)", strict=False)
 def test_parameters_respect_the_time_range_and_flag_suspects(dd: DeepDive) -> None:
     whole = dd.parameters(MALFORMED)
     first_hour = dd.parameters(MALFORMED, until=at(1, 1, 0))
@@ -151,7 +188,7 @@ def test_parameters_respect_the_time_range_and_flag_suspects(dd: DeepDive) -> No
         {
             "name": ["cid"],
             "problem": ["empty"],
-            "failing": [3],
+            "failing": [5],  # postbacks, not the 7 attempts
             "ok": [0],
             "share_failing": [1.0],
             "share_ok": [0.0],
@@ -159,40 +196,51 @@ def test_parameters_respect_the_time_range_and_flag_suspects(dd: DeepDive) -> No
         }
     )
     assert_frame_equal(whole.select(cols), want)
+    # before 01:00 only p1 (tried twice) and p6 fail
     assert_frame_equal(first_hour.select(cols), want.with_columns(failing=pl.lit(2, pl.Int64)))
 
 
-@pytest.mark.xfail(reason="frame too small for per-delivery evidence (#4 note)", strict=False)
 def test_segment_is_found_over_postbacks_not_attempts(dd: DeepDive) -> None:
     got = dd.segments(MALFORMED)
     want = pl.DataFrame(
         {
             "column": ["os_name"],
             "value": ["ios"],
-            "rows": [2],
-            "hits": [2],
+            "rows": [5],
+            "hits": [5],
             "share": [1.0],
             "hit_rate": [1.0],
-            "lift": [2.5],  # 2 of 5 postbacks are hit (not 3 of 7 attempts)
+            "lift": [2.0],  # 5 of 10 postbacks are hit (not 7 of 13 attempts)
+            "risk_ratio": [None],  # no postback outside iOS is hit
             "explains": [True],
-        }
+        },
+        schema_overrides={"risk_ratio": pl.Float64},
     )
     assert_frame_equal(got, want)
     seg = dd.segment(MALFORMED)
-    assert seg is not None and (seg.column, seg.value, seg.rows) == ("os_name", "ios", 2)
+    assert seg is not None and (seg.column, seg.value, seg.rows, seg.lift) == (
+        "os_name",
+        "ios",
+        5,
+        2.0,
+    )
     assert dd.segments(MALFORMED, since=at(2, 0, 0)).is_empty()
+    # before 01:00 two hit postbacks are too little evidence: the table agrees with segment()
+    early = dd.segments(MALFORMED, until=at(1, 1, 0))
+    assert early.select("value", "hits", "explains").rows() == [("ios", 2, False)]
+    assert dd.segment(MALFORMED, until=at(1, 1, 0)) is None
 
 
 def test_delivery_summary_counts_each_fate(dd: DeepDive) -> None:
     every = dd.delivery_summary()
     assert every.to_dict() == {
-        "postbacks": 5,
-        "first_try": 2,
+        "postbacks": 10,
+        "first_try": 4,
         "cured": 1,
-        "lost": 2,
+        "lost": 5,
         "retrying": 0,
         "duplicates": 0,
-        "cured_share": 0.3333,
+        "cured_share": 0.1667,
         "median_attempts": 1.0,
         "median_time_to_delivery": 600.0,
         "p90_time_to_delivery": 600.0,
@@ -200,13 +248,14 @@ def test_delivery_summary_counts_each_fate(dd: DeepDive) -> None:
     want = pl.DataFrame(
         {
             "fate": list(deepdive.FATES),
-            "postbacks": [2, 1, 2, 0],
-            "share": [0.4, 0.2, 0.4, 0.0],
+            "postbacks": [4, 1, 5, 0],
+            "share": [0.4, 0.1, 0.5, 0.0],
         }
     )
     assert_frame_equal(every.fates(), want)
     hit = dd.delivery_summary(MALFORMED)
-    assert (hit.postbacks, hit.lost, hit.cured, hit.median_attempts) == (2, 2, 0, 1.5)
+    assert (hit.postbacks, hit.lost, hit.cured, hit.median_attempts) == (5, 5, 0, 1.0)
+    assert dd.delivery_summary(MALFORMED, until=at(1, 1, 0)).median_attempts == 1.5  # p1, p6
     assert dd.delivery_summary(GATEWAY).median_time_to_delivery == timedelta(minutes=10)
     assert dd.delivery_summary(since=at(2, 0, 0)).postbacks == 1
 
@@ -214,24 +263,31 @@ def test_delivery_summary_counts_each_fate(dd: DeepDive) -> None:
 def test_time_to_delivery_bins(dd: DeepDive) -> None:
     got = dd.time_to_delivery()
     assert got["bin"].to_list() == [name for name, _ in deepdive.TTD_BINS]
-    assert got["postbacks"].to_list() == [2, 0, 1, 0, 0, 0, 0]
+    assert got["postbacks"].to_list() == [4, 0, 1, 0, 0, 0, 0]
     assert got.filter(pl.col("postbacks") > 0)["median_minutes"].to_list() == [0.0, 10.0]
     assert dd.time_to_delivery(MALFORMED)["postbacks"].sum() == 0
 
 
-@pytest.mark.xfail(reason="frame too small for per-delivery evidence (#4 note)", strict=False)
 def test_verdict_answers_same_error_or_several_constant_or_partial(dd: DeepDive) -> None:
     v = dd.verdict(MALFORMED)
     assert (v.kinds, v.top_share, v.hit_postbacks, v.postbacks, v.scope) == (
         2,
-        0.75,
-        2,
+        7 / 8,
         5,
+        10,
         "partial",
     )
     assert v.segment is not None and v.segment.value == "ios"
     assert "Several error types (2)" in v.text and "os_name = ios" in v.text
-    assert v.to_dict()["hit_share"] == 0.4
+    assert v.to_dict()["hit_share"] == 0.5
+    early = dd.verdict(MALFORMED, until=at(1, 1, 0))
+    assert (early.hit_postbacks, early.postbacks, early.scope, early.segment) == (
+        2,
+        5,
+        "partial",
+        None,
+    )
+    assert "No single dimension value explains it" in early.text
     alone = dd.verdict(GATEWAY, since=at(1, 0, 20), until=at(1, 0, 25))
     assert alone.kinds == 1 and alone.text.startswith("One error type")
     quiet = dd.verdict(since=at(2, 0, 0))
@@ -274,7 +330,7 @@ def test_response_codes_chart(dd: DeepDive) -> None:
     assert enc["x"]["title"] == "response code" and enc["y"]["title"] == "attempts"
     assert enc["color"]["scale"]["domain"] == ["success", "request_error", "partner_error"]
     (rows,) = spec["datasets"].values()
-    assert {r["code"]: r["attempts"] for r in rows} == {"200": 3, "400": 3, "502": 1}
+    assert {r["code"]: r["attempts"] for r in rows} == {"200": 5, "400": 7, "502": 1}
     assert {t["title"] for t in enc["tooltip"]} >= {"attempts", "example body"}
     assert any(r["example"] == HOSTILE for r in rows)  # as data; vega-embed escapes tooltips
 
@@ -288,4 +344,4 @@ def test_fates_and_time_to_delivery_charts(dd: DeepDive) -> None:
     ttd = charts.chart_spec(charts.time_to_delivery(dd.time_to_delivery()))
     assert ttd["encoding"]["x"]["sort"][0] == "first try"
     (bins,) = ttd["datasets"].values()
-    assert sum(b["postbacks"] for b in bins) == 3
+    assert sum(b["postbacks"] for b in bins) == 5

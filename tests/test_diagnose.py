@@ -220,3 +220,35 @@ def test_no_answer_is_counted_under_a_word(diagnosis: pk.Diagnosis) -> None:
     issue = diagnosis.tracker("987654321").issues[0]
     assert issue.response_codes == {"no answer": issue.attempts}
     assert json.loads(diagnosis.to_json())  # a null key would not survive JSON
+
+
+def test_equal_impact_is_ranked_by_tracker_class_and_signature_whatever_the_row_order() -> None:
+    import polars as pl
+
+    rows = [  # one lost postback per issue: every issue has the same impact (1, 1, 1)
+        ("b", "https://b.example/?n=1", 400, "zeta rejected", 0),
+        ("b", "https://b.example/?n=2", 503, "alpha down", 1),
+        ("a", "https://a.example/?n=1", 400, "beta rejected", 2),
+        ("a", "https://a.example/?n=2", 200, "OK", 3 * 24 * 60),  # the export runs 3 days
+    ]
+    schema = {
+        "tracking_id": pl.String,
+        "postback_url": pl.String,
+        "response_code": pl.Int32,
+        "response_body": pl.String,
+        "minute": pl.Int64,
+    }
+    frame = pl.DataFrame(rows, schema=schema, orient="row").with_columns(
+        attempt_timestamp=pl.datetime(2026, 11, 1, time_zone="UTC")
+        + pl.duration(minutes=pl.col("minute"))
+    )
+    want = [
+        "a|request_error|beta rejected",
+        "b|partner_error|alpha down",
+        "b|request_error|zeta rejected",
+    ]
+    for order in (frame, frame.reverse(), frame.sample(fraction=1.0, shuffle=True, seed=7)):
+        d = pk.diagnose(order)
+        assert [i.key for i in d.issues] == want
+        assert [i.key for i in d.tracker("b").issues] == want[1:]
+        assert {(i.undelivered, i.deliveries, i.attempts) for i in d.issues} == {(1, 1, 1)}

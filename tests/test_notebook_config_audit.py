@@ -46,6 +46,44 @@ window = 20
 """
 
 
+def test_the_example_configuration_is_a_tracker_of_the_bundled_sample() -> None:
+    """The notebook's defaults audit Adsolut's tracker against Adsolut's settings: the template
+    renders the URLs that tracker sent, its events are the configuration's, and the window
+    history falls inside the sample's week."""
+    import polars as pl
+
+    import postback_kit as pk
+
+    params = _parameters()
+    config = pk.load_partner_config(ROOT / params["config_path"])
+    frame = pk.load(ROOT / params["export_path"]).filter(pl.col("tracking_id") == params["tracker"])
+    sent = frame.collect()
+    assert set(sent["publisher_id"].unique()) == {config.publisher_id}
+    events = set(sent.filter(pl.col("cost_model") == "cpa")["event_name"].unique())
+    assert events == set(config.events)
+    summary = pk.compare_rendered(config.template, frame, style=config.style).summary
+    same = summary.filter(pl.col("status") == "same")
+    for parameter in ("(base)", "clickid", "adid"):
+        assert same.filter(pl.col("parameter") == parameter)["count"].item() == sent.height
+    start, end = sent["attempt_timestamp"].min(), sent["attempt_timestamp"].max()
+    first, *changes = config.window_history
+    assert first.since <= start and changes and all(start < w.since < end for w in changes)
+    result = pk.audit_settings(frame, config)
+    assert [v.code for v in result.violations] == ["PK632"]  # no event value in the sample
+    # the template parameter is the configuration's with three mistakes
+    findings = pk.lint_template(params["template"], style=params["style"], postback="event")
+    assert {f.code for f in findings} == {"PK101", "PK209", "PK301"}
+    assert params["template"].startswith("http://postback.adsolut.example/conv?")
+
+
+def _parameters() -> dict[str, str]:
+    nb = json.loads(NOTEBOOK.read_text(encoding="utf-8"))
+    (cell,) = [c for c in nb["cells"] if "parameters" in c.get("metadata", {}).get("tags", [])]
+    values: dict[str, str] = {}
+    exec("".join(cell["source"]), {}, values)  # plain assignments of literals
+    return values
+
+
 def test_the_notebook_is_committed_without_outputs_and_has_parameters() -> None:
     nb = json.loads(NOTEBOOK.read_text(encoding="utf-8"))
     code = [c for c in nb["cells"] if c["cell_type"] == "code"]
@@ -89,6 +127,7 @@ def test_the_notebook_executes_headless(tmp_path: Path, warm_kernels: None) -> N
             "template": "http://pb.example.com/c?clickid={click_id}&cc={county_code}",
             "config_path": str(config),
             "export_path": str(export),
+            "tracker": "7",
         },
         cwd=str(tmp_path),
         kernel_name="python3",

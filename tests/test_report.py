@@ -74,6 +74,7 @@ def everything(report: pk.PartnerReport) -> str:
         + report.to_html()
         + report.timeline.write_csv()
         + str(report)
+        + "".join(repr(vars(i)) for i in report.issues)  # every field, the example included
     )
 
 
@@ -96,6 +97,12 @@ def test_report_says_what_fails_since_when_and_how_often() -> None:
     assert rep.failing_since == main.started_at or rep.failing_since == main.first_seen
     assert main.title == "Your server rejects the request (400)"
     assert "malformed clickId" in main.request and main.likely_cause
+    # an Issue of the diagnosis, redacted, with its number, title and request
+    assert isinstance(main, pk.Issue) and main.key == "t1|request_error|malformed clickId"
+    assert (main.likely_cause, main.contact) == (main.hypothesis.text, main.hypothesis.contact)
+    assert main.example["attempt_timestamp"] == main.last_seen
+    assert list(main.to_dict())[:2] == ["number", "signature"]
+    assert not {"tracking_id", "hypothesis", "example"} & set(main.to_dict())
     assert "23 of" not in rep.headline() and "24 of 48 sending attempts failed" in rep.headline()
     # examples: spread over the issue's span (first and last included), the fields to send
     ex = rep.examples.filter(pl.col("issue") == 1)

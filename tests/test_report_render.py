@@ -138,3 +138,86 @@ def test_render_report_needs_the_notebook(tmp_path: Path) -> None:
     with pytest.raises(pk.ConfigError, match="notebook is missing"):
         pk.render_report(SAMPLE, "1", tmp_path / "r.html", notebook=tmp_path / "none.ipynb")
     assert os.environ.get("POSTBACK_KIT_CACHE_DIR")
+
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_the_notebook_is_package_data() -> None:
+    """render_report runs the package's copy of notebooks/03 (a link in a checkout), and
+    pyproject ships it in the wheel."""
+    import fnmatch
+    import tomllib
+
+    shipped = ROOT / "postback_kit" / "notebooks" / "03_partner_report.ipynb"
+    assert shipped == pk.report.NOTEBOOK and shipped.is_file()
+    assert shipped.resolve() == (ROOT / "notebooks" / "03_partner_report.ipynb").resolve()
+    setuptools = tomllib.loads((ROOT / "pyproject.toml").read_text("utf-8"))["tool"]["setuptools"]
+    patterns = setuptools["package-data"]["postback_kit"]
+    assert any(fnmatch.fnmatch("notebooks/03_partner_report.ipynb", p) for p in patterns)
+
+
+@pytest.mark.slow
+def test_render_report_runs_from_an_installed_wheel(
+    planted: Path, warm: None, tmp_path: Path
+) -> None:
+    """Built as a wheel and installed elsewhere, the package finds its notebook, and the
+    notebook runs in the caller's folder (a relative glob works)."""
+    import shutil
+    import subprocess
+    import sys
+
+    uv = shutil.which("uv") or str(Path(sys.executable).with_name("uv"))
+    if not Path(uv).exists():
+        pytest.skip("uv (make setup installs it) builds the wheel")
+    src = tmp_path / "src"
+    shutil.copytree(
+        ROOT / "postback_kit",
+        src / "postback_kit",
+        symlinks=True,
+        ignore=shutil.ignore_patterns("__pycache__"),
+    )
+    (src / "notebooks").mkdir()
+    for name in ("pyproject.toml", "README.md", "notebooks/03_partner_report.ipynb"):
+        shutil.copy(ROOT / name, src / name)
+    env = {**os.environ, "UV_OFFLINE": "1", "UV_PYTHON_DOWNLOADS": "never"}
+    python = ["--python", sys.executable]
+    built = subprocess.run(
+        [uv, "build", "--wheel", "--out-dir", str(tmp_path / "dist"), *python, str(src)],
+        capture_output=True,
+        text=True,
+        env=env,
+    )
+    if built.returncode != 0:  # no setuptools in uv's cache and no network
+        pytest.skip(f"cannot build a wheel offline: {built.stderr[-300:]}")
+    (wheel,) = (tmp_path / "dist").glob("*.whl")
+    site = tmp_path / "site"
+    subprocess.run(
+        [uv, "pip", "install", "--no-deps", "--target", str(site), *python, str(wheel)],
+        check=True,
+        capture_output=True,
+        env=env,
+    )
+    work = tmp_path / "work"
+    work.mkdir()
+    (work / "export").symlink_to(planted.parent, target_is_directory=True)
+    files = f"export/*{''.join(planted.suffixes)}"
+    code = (
+        "import postback_kit as pk\n"
+        "print(pk.__file__)\nprint(pk.report.NOTEBOOK)\n"
+        f"pk.render_report({files!r}, {TRACKER!r}, 'report.html')\n"
+    )
+    run = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=work,
+        env={**os.environ, "PYTHONPATH": str(site)},
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    assert run.returncode == 0, run.stderr[-3000:]
+    module, notebook = (Path(line) for line in run.stdout.splitlines()[:2])
+    assert module.is_relative_to(site) and notebook.is_relative_to(site)
+    assert notebook.is_file() and not notebook.is_symlink()
+    page = (work / "report.html").read_text("utf-8")
+    assert TRACKER in page and leaked(page) == []

@@ -21,7 +21,6 @@ def _rows(view: ui.ChartView) -> list[dict[str, object]]:
     return rows
 
 
-@pytest.mark.xfail(reason="frame too small for per-delivery evidence (#4 note)", strict=False)
 def test_starts_on_the_top_tracker_and_its_worst_issue(explorer: ui.DeepDiveExplorer) -> None:
     assert explorer.tracker.value == "t1" and explorer.issue.value == MALFORMED
     assert [v for _label, v in explorer.issue.options] == ["all", MALFORMED, GATEWAY]
@@ -78,7 +77,6 @@ def test_bucket_stacking_and_classes_redraw_only_the_timeline(
     assert explorer.codes_view.spec == codes
 
 
-@pytest.mark.xfail(reason="frame too small for per-delivery evidence (#4 note)", strict=False)
 def test_time_range_changes_the_parameter_and_segment_tables(
     explorer: ui.DeepDiveExplorer,
 ) -> None:
