@@ -29,7 +29,7 @@ from .classify import FAILING_OUTCOMES, classify
 from .deliveries import deliveries as build_deliveries
 from .deliveries import retry_behavior, with_delivery_id
 from .knowledge import Hypothesis, KnowledgeBase
-from .params import suspect_parameters
+from .params import parse_parameters, suspect_parameters
 from .schema import require_columns
 from .segments import find_segment, segment_units
 from .signatures import NO_ANSWER_CODE
@@ -371,6 +371,7 @@ def _diagnose_tracker(
     )
     units = segment_units(att)
     param_rows = att.filter(ok | is_issue).unique(["delivery_id", *key], keep="first")
+    parsed_params = parse_parameters(param_rows)  # once per tracker, reused by every issue
 
     issues = []
     per_issue = issue_att.partition_by(key, as_dict=True, maintain_order=True)
@@ -388,7 +389,7 @@ def _diagnose_tracker(
             pl.col("delivery_id").is_in(hit_ids),
             window=(first_seen, last_seen),  # type: ignore[arg-type]
         )
-        suspects = suspect_parameters(param_rows, hit, ok)
+        suspects = suspect_parameters(parsed_params, hit, ok)
         message = _first(hits, "message")
         codes = _codes(hits)
         top_code = next((int(c) for c in codes if c != NO_ANSWER_CODE), None)
