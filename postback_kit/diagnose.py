@@ -26,12 +26,12 @@ from typing import Any
 import polars as pl
 
 from .classify import FAILING_OUTCOMES, classify
+from .deliveries import DELIVERY_KEY, retry_behavior, with_delivery_id
 from .deliveries import deliveries as build_deliveries
-from .deliveries import retry_behavior, with_delivery_id
 from .knowledge import Hypothesis, KnowledgeBase
-from .params import parse_parameters, suspect_parameters
-from .schema import require_columns
-from .segments import find_segment, segment_units
+from .params import PARAMETER_COLUMNS, parse_parameters, suspect_parameters
+from .schema import FIELD_NAMES, PII_FIELDS, require_columns
+from .segments import SEGMENT_COLUMNS, find_segment, segment_units
 from .signatures import NO_ANSWER_CODE
 from .timeline import bucket_counts, choose_bucket, classify_pattern
 
@@ -55,6 +55,28 @@ _EXAMPLE_COLUMNS = (
     "postback_url",
     "notifying_status",
 )
+
+ATTEMPT_COLUMNS: tuple[str, ...] = tuple(
+    dict.fromkeys(
+        (
+            *REQUIRED,
+            "response_body",
+            "notifying_status",
+            *DELIVERY_KEY,
+            "conversion_datetime",
+            "tracker_name",
+            "publisher_name",
+            *SEGMENT_COLUMNS,
+            *PARAMETER_COLUMNS,
+            *_EXAMPLE_COLUMNS,
+            *PII_FIELDS,
+        )
+    )
+)
+"""The documented fields ``diagnose`` collects (with the columns the export has that the docs
+do not list): those its stages and the views of ``Diagnosis.attempts`` read, and the user and
+device identifiers the partner-facing views hide. The others (``device_model``, the install and
+click times, ``*_datetime`` next to their ``*_timestamp``, …) are not read into memory."""
 
 
 def _iso(value: Any) -> str | None:
@@ -295,6 +317,8 @@ def diagnose(
     """
     lf = frame.lazy()
     require_columns(lf, REQUIRED, needed_for="diagnose")
+    names = lf.collect_schema().names()
+    lf = lf.select([c for c in names if c in ATTEMPT_COLUMNS or c not in FIELD_NAMES])
     if tracker is not None:
         key = str(tracker)
         cond = pl.col("tracking_id") == key
@@ -326,9 +350,17 @@ def diagnose(
     bar.set_description("explaining issues")
     trackers = []
     per_tracker_dlv = dlv.partition_by("tracking_id", as_dict=True)
-    for (tid,), t_att in att.partition_by("tracking_id", as_dict=True, maintain_order=True).items():
+    # one tracker's rows at a time (a partition_by of every column would copy the whole table)
+    rows_of = (
+        att.select("tracking_id", pl.int_range(pl.len(), dtype=pl.UInt32).alias("__i"))
+        .group_by("tracking_id", maintain_order=True)
+        .agg("__i")
+    )
+    for k, tid in enumerate(rows_of["tracking_id"]):
+        t_att = att[rows_of["__i"][k]]
         t_dlv = per_tracker_dlv.get((tid,), dlv.clear())
         trackers.append(_diagnose_tracker(str(tid), t_att, t_dlv, kb, every))
+        del t_att
     bar.update(1)
     bar.close()
     trackers.sort(

@@ -351,8 +351,7 @@ class ParsedParameters:
     """The columns of ``columns`` the frame has, in order of preference."""
     long: pl.DataFrame
     """One row per row of ``frame`` (``__uid``: its position), source and parameter name, with
-    ``value``, ``empty``, ``macro``, ``clean`` and ``shape``; sorted by ``__uid``, ``source``,
-    ``name``."""
+    ``value``, ``empty``, ``macro``, ``clean`` and ``shape``."""
     rules: ParamRules
 
 
@@ -411,12 +410,27 @@ def parse_parameters(
         .filter(pl.col("rank") == pl.col("rank").min().over(_UID, "source"))
         .unique([_UID, "source", "name"], keep="first", maintain_order=True)
         .drop("rank")
-        .with_columns(empty=value.is_null() | (value == ""))
+        .collect()
+    )
+    # what a value is (empty, a macro, its shape) is judged once per distinct value
+    judged = (
+        long.lazy()
+        .select(value)
+        .unique()
+        .drop_nulls()
+        .with_columns(empty=value == "")
         .with_columns(macro=~pl.col("empty") & rules.is_macro(value))
         .with_columns(clean=~pl.col("empty") & ~pl.col("macro"))
         .with_columns(shape=pl.when("clean").then(rules.shape(value)))
+    )
+    long = (
+        long.lazy()
+        .join(judged, on="value", how="left", maintain_order="left")
+        .with_columns(
+            pl.col("empty").fill_null(True),  # a name without "=" has no value: empty
+            pl.col("macro", "clean").fill_null(False),
+        )
         .select(_empty_long().columns)
-        .sort(_UID, "source", "name")
         .collect()
     )
     return ParsedParameters(df, present, long, rules)
