@@ -356,8 +356,28 @@ def diagnose(
         .group_by("tracking_id", maintain_order=True)
         .agg("__i")
     )
+    # the tracker stage reads these columns (not the identifiers): only they are gathered
+    stage = att.select(
+        c
+        for c in dict.fromkeys(
+            (
+                "tracking_id",
+                "delivery_id",
+                "outcome",
+                "signature",
+                "message",
+                "response_code",
+                "tracker_name",
+                "publisher_name",
+                *_EXAMPLE_COLUMNS,
+                *SEGMENT_COLUMNS,
+                *PARAMETER_COLUMNS,
+            )
+        )
+        if c in att.columns
+    )
     for k, tid in enumerate(rows_of["tracking_id"]):
-        t_att = att[rows_of["__i"][k]]
+        t_att = stage[rows_of["__i"][k]]
         t_dlv = per_tracker_dlv.get((tid,), dlv.clear())
         trackers.append(_diagnose_tracker(str(tid), t_att, t_dlv, kb, every))
         del t_att

@@ -351,7 +351,7 @@ class ParsedParameters:
     """The columns of ``columns`` the frame has, in order of preference."""
     long: pl.DataFrame
     """One row per row of ``frame`` (``__uid``: its position), source and parameter name, with
-    ``value``, ``empty``, ``macro``, ``clean`` and ``shape``."""
+    ``value``, ``empty``, ``macro``, ``clean`` and ``shape``; in the order of the rows."""
     rules: ParamRules
 
 
@@ -378,40 +378,52 @@ def parse_parameters(
     *,
     columns: Sequence[str] = PARAMETER_COLUMNS,
     rules: ParamRules | None = None,
+    dedupe: bool | None = None,
 ) -> ParsedParameters:
     """Parse the URL parameters of every row of ``frame`` once (see :class:`ParsedParameters`).
 
-    Each distinct value of a column is parsed once: retries of a postback repeat its URL.
+    ``dedupe``: parse each distinct value of a column once and give every row the parameters of
+    its value (retries repeat their URL); by default only when values repeat enough for it to
+    pay (URLs that carry a click ID are nearly all distinct). The result is the same either way.
     """
     rules = rules or _default_rules()
     df = _frame(frame)
     present = tuple(c for c in columns if c in df.columns)
-    parsed = []
-    for rank, col in enumerate(present):
-        values = df.lazy().select(pl.col(col).cast(pl.String).alias("__v")).with_row_index(_UID)
-        distinct = df.select(pl.col(col).cast(pl.String).alias("__v")).unique().drop_nulls()
-        by_value = (
-            parse_query(distinct, "__v")
-            .with_row_index("__pos")  # the order of the parameters within a query
-            .join(distinct.lazy().with_row_index("__vrow"), left_on=_ROW, right_on="__vrow")
-            .select("__v", "__pos", "name", "value")
-        )
-        parsed.append(
-            values.join(by_value, on="__v", how="inner")
-            .sort(_UID, "__pos")
-            .select(_UID, "name", "value", source=pl.lit(SOURCES.get(col, col)), rank=pl.lit(rank))
-        )
+    covered: dict[str, pl.DataFrame] = {}  # per source: rows that have parameters already
+    parsed: list[pl.DataFrame] = []
+    for col in present:
+        source = SOURCES.get(col, col)
+        text = df.select(pl.col(col).cast(pl.String).alias("__v"))
+        distinct = text.unique().drop_nulls()
+        if dedupe or (dedupe is None and distinct.height < 0.5 * df.height):
+            by_value = (
+                parse_query(distinct, "__v")
+                .with_row_index("__pos")  # the order of the parameters within a query
+                .join(distinct.lazy().with_row_index("__vrow"), left_on=_ROW, right_on="__vrow")
+                .select("__v", "__pos", "name", "value")
+            )
+            rows = (
+                text.lazy()
+                .with_row_index(_UID)
+                .join(by_value, on="__v", how="inner")
+                .sort(_UID, "__pos")
+                .select(_UID, "name", "value")
+            )
+        else:
+            rows = parse_query(text, "__v").select(pl.col(_ROW).alias(_UID), "name", "value")
+        # one column per source and row: postback_url_parameters, else the URL's query; a name
+        # repeated in one query counts with its first value
+        rows = rows.unique([_UID, "name"], keep="first", maintain_order=True)
+        if source in covered:
+            rows = rows.join(covered[source].lazy(), on=_UID, how="anti", maintain_order="left")
+        got = rows.with_columns(source=pl.lit(source)).collect()
+        ids = got.select(_UID).unique()
+        covered[source] = pl.concat([covered[source], ids]) if source in covered else ids
+        parsed.append(got)
     if not parsed:
         return ParsedParameters(df, present, _empty_long(), rules)
     value = pl.col("value")
-    long = (
-        pl.concat(parsed)
-        # one column per source and row: postback_url_parameters, else the URL's query
-        .filter(pl.col("rank") == pl.col("rank").min().over(_UID, "source"))
-        .unique([_UID, "source", "name"], keep="first", maintain_order=True)
-        .drop("rank")
-        .collect()
-    )
+    long = pl.concat(parsed).sort(_UID, maintain_order=True)
     # what a value is (empty, a macro, its shape) is judged once per distinct value
     judged = (
         long.lazy()
@@ -501,7 +513,8 @@ def parameter_table(
     # the parsed parameters of the rows compared: _ROW is the position among them
     flags = base.select(_UID, "hit", "ok", "unit").with_row_index(_ROW)
     value = pl.col("value")
-    long = parsed.long.join(flags, on=_UID, how="inner").drop(_UID).sort(_ROW, "source", "name")
+    # long is in row order (and _ROW grows with __uid): the examples below are first rows
+    long = parsed.long.join(flags, on=_UID, how="inner", maintain_order="left").drop(_UID)
     if long.is_empty():
         return _empty_table()
     key = ["source", "name"]
@@ -553,14 +566,15 @@ def parameter_table(
         )
     )
     flagged = (
-        long.unpivot(
-            index=[_ROW, *key, "hit", "ok", "value"],
-            on=["empty", "macro", "malformed", "changed"],
-            variable_name="problem",
-            value_name="flag",
+        pl.concat(
+            [
+                long.filter(problem).select(
+                    _ROW, *key, "hit", "ok", "value", problem=pl.lit(problem)
+                )
+                for problem in ("empty", "macro", "malformed", "changed")
+            ]
         )
-        .filter("flag")
-        .sort(_ROW)  # group_by keeps this order within groups: examples are the first rows
+        .sort(_ROW, maintain_order=True)  # group_by keeps this order: examples are first rows
         .group_by(*key, "problem")
         .agg(
             failing=pl.col("hit").sum().cast(pl.Int64),

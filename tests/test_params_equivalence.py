@@ -238,12 +238,14 @@ def test_parsed_once_gives_the_tables_of_parsing_per_issue(classified: pl.DataFr
         rows = att.filter(ok | is_issue).unique(
             ["delivery_id", *key], keep="first", maintain_order=True
         )
-        parsed = parse_parameters(rows)
+        parsed = parse_parameters(rows, dedupe=True)
+        parsed_rows = parse_parameters(rows, dedupe=False)
         issues = rows.filter(is_issue).select(key).unique().sort(key).iter_rows()
         for outcome, signature in issues:
             hit = (pl.col("outcome") == outcome) & pl.col("signature").eq_missing(signature)
             expected = reference_parameter_table(rows, hit, ok)
             assert_frame_equal(parameter_table(parsed, hit, ok), expected)
+            assert_frame_equal(parameter_table(parsed_rows, hit, ok), expected)
             assert_frame_equal(parameter_table(rows, hit, ok), expected)
             assert suspect_parameters(parsed, hit, ok) == suspect_parameters(rows, hit, ok)
             compared += 1
@@ -289,7 +291,10 @@ def test_parsed_once_keeps_the_first_of_a_repeated_name_and_the_fallbacks() -> N
     )
     hit, ok = pl.col("outcome") == "request_error", pl.col("outcome") == "success"
     expected = reference_parameter_table(frame, hit, ok)
-    assert_frame_equal(parameter_table(parse_parameters(frame), hit, ok), expected)
+    for dedupe in (True, False):
+        assert_frame_equal(
+            parameter_table(parse_parameters(frame, dedupe=dedupe), hit, ok), expected
+        )
     row = expected.filter(pl.col("name") == "click_id", pl.col("problem") == "empty").row(
         0, named=True
     )
