@@ -24,7 +24,8 @@ Cases (``--only``):
 - ``pk_cold``: ``load`` (CSV, empty cache: parse, type, write the cache) + ``diagnose``;
 - ``pk_warm``: ``load`` (same CSV, cache present) + ``diagnose``;
 - ``pk_triage``: ``triage`` alone, on the warm cache;
-- ``pk_json``: ``load`` of the Logs API JSON (1M at most) + ``diagnose``;
+- ``pk_json``: ``load`` of the Logs API JSON (1M at most) + ``diagnose`` (``--slow-reps``
+  repetitions: the JSON is read whole, which takes minutes at 1M);
 - ``redraw``: the picker redraw in a real JupyterLab (``tests/browser/bench_redraw.py``), on
   the notebook of ``--notebook``; skipped with a message when the notebook is missing.
 """
@@ -59,6 +60,7 @@ CASES = (
     "pk_json",
     "redraw",
 )
+SLOW = {"pk_json"}  # repeated --slow-reps times (the Logs API JSON is read whole: minutes)
 CHUNK = 2_000_000
 JSON_MAX = 1_000_000
 SEED = 7
@@ -422,7 +424,11 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         needs_cache = {"floor_parquet", "pk_warm", "pk_triage", "redraw"}
         if needs_cache & set(cases):
             prep = measure("prepare", export, cache)
-            log(f"{label}: warm cache ready ({prep['seconds']:.1f} s)")
+            size["prepare"] = summarize([prep])
+            log(
+                f"{label}: warm cache ready ({prep['seconds']:.1f} s, "
+                f"peak {prep['rss'] / 2**30:.2f} GiB)"
+            )
         for case in cases:
             if case == "redraw":
                 r = measure_redraw(export, cache, args.notebook, args.reps, log)
@@ -440,7 +446,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 size["skipped"][case] = f"no JSON export at {label} (JSON is generated up to 1M)"
                 continue
             runs = []
-            for i in range(args.reps):
+            for i in range(min(args.reps, args.slow_reps) if case in SLOW else args.reps):
                 r = measure(case, export, cache)
                 log(
                     f"{label} {case} #{i + 1}: {r['seconds']:.2f} s, "
@@ -504,6 +510,13 @@ def markdown(report: dict[str, Any], label: str) -> str:
         "| case | median s | min–max s | reps | peak RSS GiB | 1-min load during |",
         "|---|---:|---:|---:|---:|---:|",
     ]
+    prep = size.get("prepare")
+    if prep:
+        lines.append(
+            f"| postback-kit load alone, cold (fills the cache of the warm cases) | "
+            f"{prep['median_s']:.2f} | – | 1 | {prep['peak_rss'] / 2**30:.2f} | "
+            f"{prep['load'][0]:.1f}–{prep['load'][1]:.1f} |"
+        )
     for case, s in size["cases"].items():
         extra = f" (load {s['load_s']:.2f} s)" if "load_s" in s else ""
         lines.append(
@@ -553,6 +566,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--sizes", default="1M", help="comma-separated export sizes (1M,10M,5k)")
     p.add_argument("--only", default="", help=f"comma-separated cases: {','.join(CASES)}")
     p.add_argument("--reps", type=int, default=3, help="repetitions per case (default 3)")
+    p.add_argument("--slow-reps", type=int, default=1, help="repetitions of pk_json (default 1)")
     p.add_argument("--out", default="", help="write the results section into this Markdown file")
     p.add_argument("--json", default="", help="also write the raw results as JSON here")
     p.add_argument("--data", default=str(ROOT / "bench-data"), help="exports and caches")
