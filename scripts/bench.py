@@ -11,8 +11,10 @@ by git) and reused when present. Large exports are generated in chunks of 2M att
 4 GB of memory.
 
 Every repetition of every case runs in its own Python process, so its peak RSS
-(``ru_maxrss`` from ``wait4``) is that case's alone; the time is measured inside the process
-around the work only (imports excluded). The load average is recorded around every case.
+(``ru_maxrss`` from ``wait4``) and its CPU time (user + system, imports included: on a shared
+machine it varies less than the wall time) are that case's alone; the time is measured inside
+the process around the work only (imports excluded). The load average is recorded around every
+case.
 
 Cases (``--only``):
 
@@ -284,8 +286,9 @@ def worker(case: str, export: Path, cache: Path) -> None:
 # --------------------------------------------------------------------------- the runner
 
 
-def run_process(cmd: list[str], env: dict[str, str] | None = None) -> tuple[str, int, float]:
-    """Run ``cmd``; return its stdout, its peak RSS in bytes (``wait4``) and its wall time."""
+def run_process(cmd: list[str], env: dict[str, str] | None = None) -> tuple[str, int, float, float]:
+    """Run ``cmd``; return its stdout, its peak RSS in bytes and CPU seconds (user + system,
+    the whole process with its imports; ``wait4``), and its wall time."""
     t = time.perf_counter()
     with tempfile.TemporaryFile() as out:
         proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=env, cwd=ROOT)
@@ -296,7 +299,7 @@ def run_process(cmd: list[str], env: dict[str, str] | None = None) -> tuple[str,
     wall = time.perf_counter() - t
     if proc.returncode != 0:
         raise RuntimeError(f"{' '.join(cmd)} failed ({proc.returncode}):\n{text[-3000:]}")
-    return text, usage.ru_maxrss * 1024, wall
+    return text, usage.ru_maxrss * 1024, wall, usage.ru_utime + usage.ru_stime
 
 
 def measure(case: str, export: Path, cache: Path) -> dict[str, Any]:
@@ -311,10 +314,10 @@ def measure(case: str, export: Path, cache: Path) -> dict[str, Any]:
         str(cache),
     ]
     load_before = os.getloadavg()[0]
-    text, rss, wall = run_process(cmd)
+    text, rss, wall, cpu = run_process(cmd)
     line = next(ln for ln in reversed(text.splitlines()) if ln.startswith("BENCH-RESULT "))
     result: dict[str, Any] = json.loads(line.removeprefix("BENCH-RESULT "))
-    result.update(rss=rss, wall=wall, load=[load_before, os.getloadavg()[0]])
+    result.update(rss=rss, wall=wall, cpu=cpu, load=[load_before, os.getloadavg()[0]])
     return result
 
 
@@ -339,7 +342,7 @@ def measure_redraw(
     log(f"redraw: JupyterLab on {notebook}")
     load_before = os.getloadavg()[0]
     try:
-        text, _rss, wall = run_process(cmd, env)
+        text, _rss, wall, _cpu = run_process(cmd, env)
     except RuntimeError as exc:
         return f"failed: {str(exc)[-600:]}"
     if not out.exists():
@@ -361,6 +364,7 @@ def summarize(runs: list[dict[str, Any]]) -> dict[str, Any]:
         "reps": len(secs),
         "seconds": secs,
         "peak_rss": max(rss),
+        "cpu_s": statistics.median(r.get("cpu", 0.0) for r in runs),
         "load": [min(loads), max(loads)],
         "rows": runs[0].get("rows"),
     }
@@ -507,32 +511,32 @@ def markdown(report: dict[str, Any], label: str) -> str:
         "",
         f"Load average before the run: `{m['uptime']}`; after: `{size['uptime']}`.",
         "",
-        "| case | median s | min–max s | reps | peak RSS GiB | 1-min load during |",
-        "|---|---:|---:|---:|---:|---:|",
+        "| case | median s | min–max s | reps | peak RSS GiB | CPU s | 1-min load during |",
+        "|---|---:|---:|---:|---:|---:|---:|",
     ]
     prep = size.get("prepare")
     if prep:
         lines.append(
             f"| postback-kit load alone, cold (fills the cache of the warm cases) | "
             f"{prep['median_s']:.2f} | – | 1 | {prep['peak_rss'] / 2**30:.2f} | "
-            f"{prep['load'][0]:.1f}–{prep['load'][1]:.1f} |"
+            f"{prep.get('cpu_s', 0):.1f} | {prep['load'][0]:.1f}–{prep['load'][1]:.1f} |"
         )
     for case, s in size["cases"].items():
         extra = f" (load {s['load_s']:.2f} s)" if "load_s" in s else ""
         lines.append(
             f"| {LABELS.get(case, case)} | {s['median_s']:.2f}{extra} | "
             f"{s['min_s']:.2f}–{s['max_s']:.2f} | {s['reps']} | {s['peak_rss'] / 2**30:.2f} | "
-            f"{s['load'][0]:.1f}–{s['load'][1]:.1f} |"
+            f"{s.get('cpu_s', 0):.1f} | {s['load'][0]:.1f}–{s['load'][1]:.1f} |"
         )
     r = size.get("redraw")
     if r:
         lines.append(
             f"| picker redraw in JupyterLab ({r['notebook']}, picker {r['picker']}) | "
             f"{r['median_ms'] / 1000:.3f} | {r['min_ms'] / 1000:.3f}–{r['max_ms'] / 1000:.3f} | "
-            f"{len(r['redraw_ms'])} | – | {r['load'][0]:.1f}–{r['load'][1]:.1f} |"
+            f"{len(r['redraw_ms'])} | – | – | {r['load'][0]:.1f}–{r['load'][1]:.1f} |"
         )
     for case, why in size["skipped"].items():
-        lines.append(f"| {case} | {why.splitlines()[0][:160]} | | | | |")
+        lines.append(f"| {case} | {why.splitlines()[0][:160]} | | | | | |")
     lines += ["", "| ratio | value | target | met |", "|---|---:|---:|---|"]
     for name, value, target, ok in ratios(size["cases"]):
         if value is None:
