@@ -258,9 +258,9 @@ def _case_prepare(export: Path, cache: Path) -> dict[str, Any]:
     import postback_kit as pk
 
     t = time.perf_counter()
-    frame = pk.load(export / "csv", cache=cache)
+    frame, report = pk.load(export / "csv", cache=cache, report=True)
     rows = frame.select(__import__("polars").len()).collect().item()
-    return {"seconds": time.perf_counter() - t, "rows": rows}
+    return {"seconds": time.perf_counter() - t, "rows": rows, "from_cache": report.from_cache}
 
 
 WORKERS: dict[str, Callable[[Path, Path], dict[str, Any]]] = {
@@ -367,6 +367,7 @@ def summarize(runs: list[dict[str, Any]]) -> dict[str, Any]:
         "cpu_s": statistics.median(r.get("cpu", 0.0) for r in runs),
         "load": [min(loads), max(loads)],
         "rows": runs[0].get("rows"),
+        "from_cache": runs[0].get("from_cache"),
     }
     if "load_seconds" in runs[0]:
         out["load_s"] = statistics.median(r["load_seconds"] for r in runs)
@@ -516,8 +517,13 @@ def markdown(report: dict[str, Any], label: str) -> str:
     ]
     prep = size.get("prepare")
     if prep:
+        what = (
+            "warm (the cache was already there)"
+            if prep.get("from_cache")
+            else "cold (fills the cache of the warm cases)"
+        )
         lines.append(
-            f"| postback-kit load alone, cold (fills the cache of the warm cases) | "
+            f"| postback-kit load alone, {what} | "
             f"{prep['median_s']:.2f} | – | 1 | {prep['peak_rss'] / 2**30:.2f} | "
             f"{prep.get('cpu_s', 0):.1f} | {prep['load'][0]:.1f}–{prep['load'][1]:.1f} |"
         )
