@@ -16,7 +16,7 @@ from pathlib import Path
 __all__ = ["cache_dir", "content_digest", "export_key"]
 
 _MEMO_NAME = "digests.json"
-FORMAT_VERSION = "1"  # bump when the typed layout written to the cache changes
+FORMAT_VERSION = "2"  # bump when the typed layout written to the cache changes (2: parts)
 
 
 def cache_dir(cache: bool | str | os.PathLike[str] | None = True) -> Path | None:

@@ -193,27 +193,27 @@ def deliveries(
     delivered = outcome.is_in(DELIVERED_OUTCOMES).fill_null(False)
     failed = ~delivered
 
-    def first_where(expr: pl.Expr, cond: pl.Expr) -> pl.Expr:
-        return expr.sort_by(ts, maintain_order=True).filter(cond.sort_by(ts, maintain_order=True))
-
+    # one stable sort by time up front: within every delivery the attempts are then in time
+    # order (ties in the export's order), so first/last need no sort per delivery
     per_delivery = (
         frame.filter(ts.is_not_null())
         .with_columns(
             end.cast(pl.Datetime("us", "UTC")).alias(_END),
             signature.cast(pl.String).alias("__signature"),
         )
+        .sort(_TS, maintain_order=True)
         .group_by("tracking_id", "delivery_id")
         .agg(
             attempts=pl.len(),
-            first_attempt=ts.min(),
-            last_attempt=ts.max(),
-            delivered_at=ts.filter(delivered).min(),
+            first_attempt=ts.first(),
+            last_attempt=ts.last(),
+            delivered_at=ts.filter(delivered).first(),
             failed_attempts=failed.sum(),
             __successes=delivered.sum(),
-            first_failure_outcome=first_where(pl.col("outcome"), failed).first(),
-            first_failure_signature=first_where(pl.col("__signature"), failed).first(),
-            last_outcome=pl.col("outcome").sort_by(ts, maintain_order=True).last(),
-            last_signature=pl.col("__signature").sort_by(ts, maintain_order=True).last(),
+            first_failure_outcome=pl.col("outcome").filter(failed).first(),
+            first_failure_signature=pl.col("__signature").filter(failed).first(),
+            last_outcome=pl.col("outcome").last(),
+            last_signature=pl.col("__signature").last(),
             __end=pl.col(_END).first(),
         )
     )

@@ -26,12 +26,12 @@ from typing import Any
 import polars as pl
 
 from .classify import FAILING_OUTCOMES, classify
+from .deliveries import DELIVERY_KEY, retry_behavior, with_delivery_id
 from .deliveries import deliveries as build_deliveries
-from .deliveries import retry_behavior, with_delivery_id
 from .knowledge import Hypothesis, KnowledgeBase
-from .params import suspect_parameters
-from .schema import require_columns
-from .segments import find_segment, segment_units
+from .params import PARAMETER_COLUMNS, parse_parameters, suspect_parameters
+from .schema import FIELD_NAMES, PII_FIELDS, require_columns
+from .segments import SEGMENT_COLUMNS, find_segment, segment_units
 from .signatures import NO_ANSWER_CODE
 from .timeline import bucket_counts, choose_bucket, classify_pattern
 
@@ -55,6 +55,28 @@ _EXAMPLE_COLUMNS = (
     "postback_url",
     "notifying_status",
 )
+
+ATTEMPT_COLUMNS: tuple[str, ...] = tuple(
+    dict.fromkeys(
+        (
+            *REQUIRED,
+            "response_body",
+            "notifying_status",
+            *DELIVERY_KEY,
+            "conversion_datetime",
+            "tracker_name",
+            "publisher_name",
+            *SEGMENT_COLUMNS,
+            *PARAMETER_COLUMNS,
+            *_EXAMPLE_COLUMNS,
+            *PII_FIELDS,
+        )
+    )
+)
+"""The documented fields ``diagnose`` collects (with the columns the export has that the docs
+do not list): those its stages and the views of ``Diagnosis.attempts`` read, and the user and
+device identifiers the partner-facing views hide. The others (``device_model``, the install and
+click times, ``*_datetime`` next to their ``*_timestamp``, …) are not read into memory."""
 
 
 def _iso(value: Any) -> str | None:
@@ -305,6 +327,8 @@ def diagnose(
     """
     lf = frame.lazy()
     require_columns(lf, REQUIRED, needed_for="diagnose")
+    names = lf.collect_schema().names()
+    lf = lf.select([c for c in names if c in ATTEMPT_COLUMNS or c not in FIELD_NAMES])
     if tracker is not None:
         key = str(tracker)
         cond = pl.col("tracking_id") == key
@@ -336,9 +360,37 @@ def diagnose(
     bar.set_description("explaining issues")
     trackers = []
     per_tracker_dlv = dlv.partition_by("tracking_id", as_dict=True)
-    for (tid,), t_att in att.partition_by("tracking_id", as_dict=True, maintain_order=True).items():
+    # one tracker's rows at a time (a partition_by of every column would copy the whole table)
+    rows_of = (
+        att.select("tracking_id", pl.int_range(pl.len(), dtype=pl.UInt32).alias("__i"))
+        .group_by("tracking_id", maintain_order=True)
+        .agg("__i")
+    )
+    # the tracker stage reads these columns (not the identifiers): only they are gathered
+    stage = att.select(
+        c
+        for c in dict.fromkeys(
+            (
+                "tracking_id",
+                "delivery_id",
+                "outcome",
+                "signature",
+                "message",
+                "response_code",
+                "tracker_name",
+                "publisher_name",
+                *_EXAMPLE_COLUMNS,
+                *SEGMENT_COLUMNS,
+                *PARAMETER_COLUMNS,
+            )
+        )
+        if c in att.columns
+    )
+    for k, tid in enumerate(rows_of["tracking_id"]):
+        t_att = stage[rows_of["__i"][k]]
         t_dlv = per_tracker_dlv.get((tid,), dlv.clear())
         trackers.append(_diagnose_tracker(str(tid), t_att, t_dlv, kb, every))
+        del t_att
     bar.update(1)
     bar.close()
     trackers.sort(
@@ -381,6 +433,7 @@ def _diagnose_tracker(
     )
     units = segment_units(att)
     param_rows = att.filter(ok | is_issue).unique(["delivery_id", *key], keep="first")
+    parsed_params = parse_parameters(param_rows)  # once per tracker, reused by every issue
 
     issues = []
     per_issue = issue_att.partition_by(key, as_dict=True, maintain_order=True)
@@ -398,7 +451,7 @@ def _diagnose_tracker(
             pl.col("delivery_id").is_in(hit_ids),
             window=(first_seen, last_seen),  # type: ignore[arg-type]
         )
-        suspects = suspect_parameters(param_rows, hit, ok)
+        suspects = suspect_parameters(parsed_params, hit, ok)
         message = _first(hits, "message")
         codes = _codes(hits)
         top_code = next((int(c) for c in codes if c != NO_ANSWER_CODE), None)

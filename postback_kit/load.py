@@ -22,7 +22,7 @@ import warnings
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import IO, Any, Literal, NamedTuple, overload
+from typing import IO, Any, Literal, NamedTuple, TypeVar, overload
 
 import polars as pl
 
@@ -35,6 +35,7 @@ __all__ = ["FileReport", "LoadReport", "LoadResult", "load"]
 
 Source = str | os.PathLike[str] | Sequence[str | os.PathLike[str]]
 Format = Literal["csv", "json", "parquet"]
+Frame = TypeVar("Frame", pl.DataFrame, pl.LazyFrame)
 
 _EXPORT_SUFFIXES = {".csv", ".json", ".parquet", ".pq", ".gz", ".tsv", ".txt", ""}
 _MAX_EXAMPLES = 1000
@@ -392,25 +393,27 @@ def _read_parquet(path: Path) -> _Raw:
 # --------------------------------------------------------------------------- typing
 
 
-def _typed(df: pl.DataFrame, tz: str | None, offset_s: int) -> pl.DataFrame:
+def _typed(df: Frame, tz: str | None, offset_s: int) -> Frame:
     """Cast string columns to the canonical types; rows with values that do not parse get a
-    reason in ``__problem`` instead of a silently wrong value."""
+    reason in ``__problem`` instead of a silently wrong value. Lazy in, lazy out (the streaming
+    engine runs it file by file)."""
     exprs: list[pl.Expr] = []
     problems: list[pl.Expr] = []
-    for name in df.columns:
+    schema = df.collect_schema()
+    for name in schema.names():
         f = field_of(name)
         if name == _RECORD:
             continue
         if f is None:  # unknown column: kept as text, empty is null as everywhere
-            if df.schema[name] == pl.String:
+            if schema[name] == pl.String:
                 exprs.append(
                     pl.when(pl.col(name).str.len_bytes() > 0).then(pl.col(name)).alias(name)
                 )
             continue
         col = pl.col(name)
-        if df.schema[name] == f.dtype and f.dtype != pl.String:
+        if schema[name] == f.dtype and f.dtype != pl.String:
             continue
-        if df.schema[name] != pl.String:
+        if schema[name] != pl.String:
             col = col.cast(pl.String)
         stripped = col.str.strip_chars()
         raw = pl.when(stripped.str.len_bytes() > 0).then(stripped)  # quoted "" is empty too
@@ -455,9 +458,10 @@ def _typed(df: pl.DataFrame, tz: str | None, offset_s: int) -> pl.DataFrame:
     )
     out = df.with_columns(*exprs, pl.when(problem != "").then(problem).alias(_PROBLEM))
     # unknown columns stay text; derive a missing *_timestamp from its *_datetime
+    names = schema.names()
     for prefix in ("attempt", "conversion", "install", "click"):
         ts_name, dt_name = f"{prefix}_timestamp", f"{prefix}_datetime"
-        if ts_name not in out.columns and dt_name in out.columns:
+        if ts_name not in names and dt_name in names:
             out = out.with_columns(pl.col(dt_name).alias(ts_name))
     return out
 
@@ -496,9 +500,20 @@ def _fmt_offset(seconds: int) -> str:
 # --------------------------------------------------------------------------- one file
 
 
+class _Read(NamedTuple):
+    frame: pl.LazyFrame  # the file's typed, accepted rows
+    part: dict[str, Any] | None  # its Parquet part in the cache: {"file", "problem", "rejected"}
+
+
 def _read_file(
-    path: Path, tz: str | None, report: LoadReport, explicit: bool
-) -> pl.DataFrame | None:
+    path: Path, tz: str | None, report: LoadReport, explicit: bool, part: Path | None
+) -> _Read | None:
+    """Read, type and check one file; with ``part``, write its typed rows there (the cache).
+
+    A plain CSV file is scanned and typed by the streaming engine straight into ``part`` (or a
+    frame without a cache): the text of the whole file is never in memory. Gzip, JSON, Parquet
+    and CSV that polars cannot parse (extra fields, broken quotes) are read whole.
+    """
     try:
         with path.open("rb") as fh:
             head = fh.read(4096)
@@ -532,6 +547,11 @@ def _read_file(
         report.skipped.append({"file": str(path), "reason": "empty file"})
         return None
     fmt = _sniff(head)
+    if fmt == "csv" and data is None:
+        try:
+            return _stream_csv(path, tz, report, explicit, part)
+        except _NotParsable:
+            pass  # the strict reader below finds the damaged records
     if fmt == "parquet":
         raw = _read_parquet(path) if data is None else _read_parquet_bytes(path, data)
     elif fmt == "json":
@@ -539,33 +559,10 @@ def _read_file(
     else:
         raw = _read_csv(path, data)
 
-    known = [c for c in raw.frame.columns if c in FIELD_NAMES]
-    if not known:
-        cols = ", ".join(c for c in raw.frame.columns if c != _RECORD)[:200]
-        reason = "no documented postback field among its columns"
-        if explicit:
-            raise ExportReadError(
-                path,
-                f"this is not a postback export: {reason}.",
-                found=f"columns: {cols}",
-                hint="export with fields such as tracking_id, response_code, "
-                "response_body, attempt_timestamp.",
-            )
-        report.skipped.append({"file": str(path), "reason": reason})
+    columns = [c for c in raw.frame.columns if c != _RECORD]
+    if not _is_export(path, columns, report, explicit):
         return None
-
-    offset = 0
-    if tz is None:
-        inferred = _infer_offset(raw.frame)
-        if inferred:
-            offset, note = inferred
-            if offset:
-                report.notes.append(f"{path.name}: {note}")
-        elif any(field_of(c) and field_of(c).kind == "datetime" for c in known):  # type: ignore[union-attr]
-            report.notes.append(
-                f"{path.name}: *_datetime read as UTC (no *_timestamp to infer "
-                "the app's time zone from; pass timezone=)"
-            )
+    offset = _offset(path, raw.frame, tz, report)
     typed = _typed(raw.frame, tz, offset)
     bad = typed.filter(pl.col(_PROBLEM).is_not_null())
     good = typed.filter(pl.col(_PROBLEM).is_null()).drop(_PROBLEM, _RECORD)
@@ -577,6 +574,130 @@ def _read_file(
         )
         for rec, reason in bad.select(_RECORD, _PROBLEM).iter_rows():
             rejected.append({"record": rec, "line": line_of.get(rec), "reason": reason})
+    _file_report(report, path, fmt, compressed, raw.rows_read, good.height, rejected, columns)
+    if part is None:
+        return _Read(good.lazy(), None)
+    _atomic_write(part, lambda p: good.write_parquet(p, statistics=True))
+    info = {"file": part.name, "problem": False, "rejected": 0}
+    return _Read(_scan_part(part.parent, info), info)
+
+
+class _NotParsable(Exception):
+    """polars cannot parse this CSV file (extra fields, broken quotes)."""
+
+
+def _stream_csv(
+    path: Path, tz: str | None, report: LoadReport, explicit: bool, part: Path | None
+) -> _Read | None:
+    """The fast path of a plain CSV file: scan → type → sink the part (streaming engine).
+
+    The part keeps every row with its ``__problem`` (null when the row is good); the rejected
+    rows are read back from it (their position is their record number), and the frame of the
+    file filters them out. Raises ``_NotParsable`` when polars cannot parse the file."""
+    try:
+        lf = pl.scan_csv(path, infer_schema=False, raise_if_empty=False)
+        columns = lf.collect_schema().names()
+        sample = lf.head(10_000).collect()
+    except pl.exceptions.PolarsError as exc:
+        raise _NotParsable from exc
+    if not columns or (len(columns) == 1 and not columns[0].strip() and sample.height == 0):
+        raise ExportReadError(
+            path,
+            "the file is empty.",
+            hint="export again; an export always has a header line with the field names.",
+        )
+    if not _is_export(path, columns, report, explicit):
+        return None
+    offset = _offset(path, sample, tz, report)
+    typed = _typed(lf, tz, offset)
+    try:
+        if part is not None:
+            _atomic_write(part, lambda p: typed.sink_parquet(p, statistics=True))
+            counted = pl.scan_parquet(part)
+        else:
+            frame = typed.collect(engine="streaming")
+            counted = frame.lazy()
+        rows, n_bad = (
+            counted.select(pl.len(), pl.col(_PROBLEM).is_not_null().sum()).collect().row(0)
+        )
+    except pl.exceptions.PolarsError as exc:
+        raise _NotParsable from exc
+    rejected: list[dict[str, Any]] = []
+    if n_bad:
+        bad = (
+            counted.with_row_index(_RECORD)
+            .filter(pl.col(_PROBLEM).is_not_null())
+            .select(pl.col(_RECORD).cast(pl.Int64), _PROBLEM)
+            .collect()
+        )
+        line_of = _record_lines(path, None, bad[_RECORD].to_list())
+        rejected = [
+            {"record": rec, "line": line_of.get(rec), "reason": reason}
+            for rec, reason in bad.iter_rows()
+        ]
+    _file_report(report, path, "csv", False, rows, rows - n_bad, rejected, columns)
+    if part is None:
+        good = frame.filter(pl.col(_PROBLEM).is_null()) if n_bad else frame
+        return _Read(good.drop(_PROBLEM).lazy(), None)
+    info = {"file": part.name, "problem": True, "rejected": n_bad}
+    return _Read(_scan_part(part.parent, info), info)
+
+
+def _scan_part(root: Path, info: dict[str, Any]) -> pl.LazyFrame:
+    """The accepted rows of one cached part (see ``_stream_csv``)."""
+    frame = pl.scan_parquet(root / info["file"])
+    if info.get("problem"):
+        if info.get("rejected"):
+            frame = frame.filter(pl.col(_PROBLEM).is_null())
+        frame = frame.drop(_PROBLEM)
+    return frame
+
+
+def _is_export(path: Path, columns: list[str], report: LoadReport, explicit: bool) -> bool:
+    if any(c in FIELD_NAMES for c in columns):
+        return True
+    cols = ", ".join(columns)[:200]
+    reason = "no documented postback field among its columns"
+    if explicit:
+        raise ExportReadError(
+            path,
+            f"this is not a postback export: {reason}.",
+            found=f"columns: {cols}",
+            hint="export with fields such as tracking_id, response_code, "
+            "response_body, attempt_timestamp.",
+        )
+    report.skipped.append({"file": str(path), "reason": reason})
+    return False
+
+
+def _offset(path: Path, frame: pl.DataFrame, tz: str | None, report: LoadReport) -> int:
+    """The fixed UTC offset of ``*_datetime`` (0 with ``timezone=``); notes what was assumed."""
+    if tz is not None:
+        return 0
+    inferred = _infer_offset(frame)
+    if inferred:
+        offset, note = inferred
+        if offset:
+            report.notes.append(f"{path.name}: {note}")
+        return offset
+    if any(field_of(c) and field_of(c).kind == "datetime" for c in frame.columns):  # type: ignore[union-attr]
+        report.notes.append(
+            f"{path.name}: *_datetime read as UTC (no *_timestamp to infer "
+            "the app's time zone from; pass timezone=)"
+        )
+    return 0
+
+
+def _file_report(
+    report: LoadReport,
+    path: Path,
+    fmt: str,
+    compressed: bool,
+    rows_read: int,
+    rows_loaded: int,
+    rejected: list[dict[str, Any]],
+    columns: list[str],
+) -> None:
     rejected.sort(key=lambda r: r["record"])
     for r in rejected:
         if len(report.rejected) < _MAX_EXAMPLES:
@@ -586,13 +707,12 @@ def _read_file(
             path=str(path),
             format=fmt,
             compressed=compressed,
-            rows_read=raw.rows_read,
-            rows_loaded=good.height,
+            rows_read=rows_read,
+            rows_loaded=rows_loaded,
             rows_rejected=len(rejected),
-            columns=[c for c in raw.frame.columns if c != _RECORD],
+            columns=columns,
         )
     )
-    return good
 
 
 def _read_parquet_bytes(path: Path, data: bytes) -> _Raw:
@@ -670,7 +790,10 @@ def load(
     cache
         ``True``: keep typed Parquet in ``$POSTBACK_KIT_CACHE_DIR`` (default
         ``~/.cache/postback-kit``), keyed by the files' content, so the next open is fast; a
-        folder: keep it there; ``False``: hold the frame in memory only.
+        folder: keep it there; ``False``: hold the frame in memory only. The cache holds one
+        Parquet part per file, written by polars' streaming engine as the file is parsed, so
+        loading an export larger than memory is bounded by one file's batches; the frame
+        returned scans the parts.
     progress
         Show a progress bar over files (default: when there are several files or over 50 MB).
     """
@@ -679,16 +802,16 @@ def load(
     options = f"tz={timezone}"
     key = cachelib.export_key(files, options, root) if root else None
     if root and key:
-        data_path, report_path = root / f"{key}.parquet", root / f"{key}.report.json"
-        if data_path.exists() and report_path.exists():
-            rep = LoadReport.from_dict(json.loads(report_path.read_text("utf-8")))
-            rep.from_cache = True
+        report_path = root / f"{key}.report.json"
+        cached = _cached(root, report_path)
+        if cached is not None:
+            rep, frame = cached
             _warn_rejections(rep)
-            frame = pl.scan_parquet(data_path)
             return LoadResult(frame, rep) if report else frame
 
     rep = LoadReport(skipped=list(skipped))
-    frames: list[pl.DataFrame] = []
+    frames: list[pl.LazyFrame] = []
+    parts: list[dict[str, Any]] = []
     total = sum(p.stat().st_size for p in files)
     show = progress if progress is not None else (len(files) > 3 or total > 50_000_000)
     iterator: Iterable[Path] = files
@@ -697,9 +820,12 @@ def load(
 
         iterator = tqdm(files, desc="loading export", unit="file")
     for path in iterator:
-        df = _read_file(path, timezone, rep, path in explicit)
-        if df is not None:
-            frames.append(df)
+        part = root / f"{key}.{len(parts)}.parquet" if root and key else None
+        read = _read_file(path, timezone, rep, path in explicit, part)
+        if read is not None:
+            frames.append(read.frame)
+            if read.part is not None:
+                parts.append(read.part)
     if not frames:
         raise ExportReadError(
             os.fspath(files[0]),
@@ -707,24 +833,42 @@ def load(
             found="; ".join(f"{s['file']}: {s['reason']}" for s in rep.skipped),
             hint="point load() at the export files themselves.",
         )
-    combined = pl.concat(frames, how="diagonal_relaxed") if len(frames) > 1 else frames[0]
-    combined = combined.select(_canonical_order(combined.columns))
-    rep.columns = combined.columns
-    rep.missing = [n for n in FIELD_NAMES if n not in combined.columns]
-    rep.unknown = [c for c in combined.columns if c not in FIELD_NAMES]
+    frame = _combined(frames)
+    rep.columns = frame.collect_schema().names()
+    rep.missing = [n for n in FIELD_NAMES if n not in rep.columns]
+    rep.unknown = [c for c in rep.columns if c not in FIELD_NAMES]
     _warn_rejections(rep)
 
     if root and key:
-        data_path, report_path = root / f"{key}.parquet", root / f"{key}.report.json"
-        _atomic_write(data_path, lambda p: combined.write_parquet(p, statistics=True))
+        # the report is written last: a cache entry without it is incomplete and not used
+        stored = {**rep.to_dict(), "parts": parts}
         _atomic_write(
-            report_path,
-            lambda p: p.write_text(json.dumps(rep.to_dict(), ensure_ascii=False), "utf-8"),
+            root / f"{key}.report.json",
+            lambda p: p.write_text(json.dumps(stored, ensure_ascii=False), "utf-8"),
         )
-        frame = pl.scan_parquet(data_path)
-    else:
-        frame = combined.lazy()
     return LoadResult(frame, rep) if report else frame
+
+
+def _combined(frames: list[pl.LazyFrame]) -> pl.LazyFrame:
+    """The files' frames as one, documented fields first in their documented order."""
+    combined = pl.concat(frames, how="diagonal_relaxed") if len(frames) > 1 else frames[0]
+    return combined.select(_canonical_order(combined.collect_schema().names()))
+
+
+def _cached(root: Path, report_path: Path) -> tuple[LoadReport, pl.LazyFrame] | None:
+    """The report and the frame of a complete cache entry (its Parquet parts), or None."""
+    if not report_path.exists():
+        return None
+    try:
+        stored = json.loads(report_path.read_text("utf-8"))
+    except (OSError, ValueError):
+        return None
+    parts = stored.get("parts")
+    if not parts or not all((root / p["file"]).exists() for p in parts):
+        return None
+    rep = LoadReport.from_dict(stored)
+    rep.from_cache = True
+    return rep, _combined([_scan_part(root, p) for p in parts])
 
 
 def _atomic_write(target: Path, write: Any) -> None:

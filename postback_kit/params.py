@@ -38,9 +38,11 @@ __all__ = [
     "PARAMETER_COLUMNS",
     "PROBLEMS",
     "ParamRules",
+    "ParsedParameters",
     "Shape",
     "SuspectParameter",
     "parameter_table",
+    "parse_parameters",
     "parse_query",
     "suspect_parameters",
 ]
@@ -329,8 +331,125 @@ def _empty_table() -> pl.DataFrame:
     )
 
 
+@dataclass(frozen=True, eq=False)
+class ParsedParameters:
+    """The URL parameters of a frame's rows, parsed once, for comparing many ``hit``/``ok``.
+
+    :func:`parameter_table` and :func:`suspect_parameters` parse the parameters of the rows they
+    compare. When the same rows are compared for many issues (every issue of a tracker), parse
+    them once with :func:`parse_parameters` and pass the result instead of the frame: the tables
+    are the same, and the parsing is done once instead of once per issue.
+
+    >>> parsed = parse_parameters(tracker_rows)                          # doctest: +SKIP
+    >>> for hit in issues:                                               # doctest: +SKIP
+    ...     suspects = suspect_parameters(parsed, hit, ok)
+    """
+
+    frame: pl.DataFrame
+    """The rows, as given."""
+    present: tuple[str, ...]
+    """The columns of ``columns`` the frame has, in order of preference."""
+    long: pl.DataFrame
+    """One row per row of ``frame`` (``__uid``: its position), source and parameter name, with
+    ``value``, ``empty``, ``macro``, ``clean`` and ``shape``; in the order of the rows."""
+    rules: ParamRules
+
+
+_UID = "__uid"
+
+
+def _empty_long() -> pl.DataFrame:
+    return pl.DataFrame(
+        schema={
+            _UID: pl.UInt32,
+            "source": pl.String,
+            "name": pl.String,
+            "value": pl.String,
+            "empty": pl.Boolean,
+            "macro": pl.Boolean,
+            "clean": pl.Boolean,
+            "shape": pl.String,
+        }
+    )
+
+
+def parse_parameters(
+    frame: pl.DataFrame | pl.LazyFrame,
+    *,
+    columns: Sequence[str] = PARAMETER_COLUMNS,
+    rules: ParamRules | None = None,
+    dedupe: bool | None = None,
+) -> ParsedParameters:
+    """Parse the URL parameters of every row of ``frame`` once (see :class:`ParsedParameters`).
+
+    ``dedupe``: parse each distinct value of a column once and give every row the parameters of
+    its value (retries repeat their URL); by default only when values repeat enough for it to
+    pay (URLs that carry a click ID are nearly all distinct). The result is the same either way.
+    """
+    rules = rules or _default_rules()
+    df = _frame(frame)
+    present = tuple(c for c in columns if c in df.columns)
+    covered: dict[str, pl.DataFrame] = {}  # per source: rows that have parameters already
+    parsed: list[pl.DataFrame] = []
+    for col in present:
+        source = SOURCES.get(col, col)
+        text = df.select(pl.col(col).cast(pl.String).alias("__v"))
+        distinct = text.unique().drop_nulls()
+        if dedupe or (dedupe is None and distinct.height < 0.5 * df.height):
+            by_value = (
+                parse_query(distinct, "__v")
+                .with_row_index("__pos")  # the order of the parameters within a query
+                .join(distinct.lazy().with_row_index("__vrow"), left_on=_ROW, right_on="__vrow")
+                .select("__v", "__pos", "name", "value")
+            )
+            rows = (
+                text.lazy()
+                .with_row_index(_UID)
+                .join(by_value, on="__v", how="inner")
+                .sort(_UID, "__pos")
+                .select(_UID, "name", "value")
+            )
+        else:
+            rows = parse_query(text, "__v").select(pl.col(_ROW).alias(_UID), "name", "value")
+        # one column per source and row: postback_url_parameters, else the URL's query; a name
+        # repeated in one query counts with its first value
+        rows = rows.unique([_UID, "name"], keep="first", maintain_order=True)
+        if source in covered:
+            rows = rows.join(covered[source].lazy(), on=_UID, how="anti", maintain_order="left")
+        got = rows.with_columns(source=pl.lit(source)).collect()
+        ids = got.select(_UID).unique()
+        covered[source] = pl.concat([covered[source], ids]) if source in covered else ids
+        parsed.append(got)
+    if not parsed:
+        return ParsedParameters(df, present, _empty_long(), rules)
+    value = pl.col("value")
+    long = pl.concat(parsed).sort(_UID, maintain_order=True)
+    # what a value is (empty, a macro, its shape) is judged once per distinct value
+    judged = (
+        long.lazy()
+        .select(value)
+        .unique()
+        .drop_nulls()
+        .with_columns(empty=value == "")
+        .with_columns(macro=~pl.col("empty") & rules.is_macro(value))
+        .with_columns(clean=~pl.col("empty") & ~pl.col("macro"))
+        .with_columns(shape=pl.when("clean").then(rules.shape(value)))
+    )
+    long = (
+        long.lazy()
+        .join(judged, on="value", how="left", maintain_order="left")
+        .with_columns(
+            pl.col("empty").fill_null(True),  # a name without "=" has no value: empty
+            pl.col("macro", "clean").fill_null(False),
+        )
+        .select(_empty_long().columns)
+        .collect()
+    )
+    return ParsedParameters(df, present, long, rules)
+
+
 def parameter_table(
-    frame: pl.DataFrame,
+    frame: pl.DataFrame | ParsedParameters,
     hit: pl.Expr,
     ok: pl.Expr,
     *,
@@ -347,19 +466,29 @@ def parameter_table(
     successful deliveries that have the source column), ``score`` (``share_failing - share_ok``),
     ``example_failing``, ``example_ok``; best score first. Columns of ``columns`` the frame lacks
     are skipped; with none of them the table is empty. See :data:`PROBLEMS` for the rules.
+
+    ``frame`` may be :func:`parse_parameters` output (``columns`` and ``rules`` are then the
+    ones it was parsed with): the same rows compared for many issues are parsed once.
     """
-    rules = rules or _default_rules()
-    df = _frame(frame)
-    present = [c for c in columns if c in df.columns]
+    parsed = (
+        frame
+        if isinstance(frame, ParsedParameters)
+        else parse_parameters(frame, columns=columns, rules=rules)
+    )
+    df, present, rules = parsed.frame, list(parsed.present), parsed.rules
     if not present:
         return _empty_table()
     unit = pl.col("delivery_id") if "delivery_id" in df.columns else pl.int_range(pl.len())
-    base = df.select(
-        hit.fill_null(False).alias("hit"),
-        ok.fill_null(False).alias("ok"),
-        unit.cast(pl.String).alias("unit"),
-        *present,
-    ).filter(pl.col("hit") | pl.col("ok"))
+    base = (
+        df.select(
+            hit.fill_null(False).alias("hit"),
+            ok.fill_null(False).alias("ok"),
+            unit.cast(pl.String).alias("unit"),
+            *present,
+        )
+        .with_row_index(_UID)
+        .filter(pl.col("hit") | pl.col("ok"))
+    )
     # one row per delivery and side: retries repeat the same URL, and a postback retried 24
     # times must weigh as much as one sent once (a delivery both hit and cured counts on each side)
     base = base.unique(["unit", "hit", "ok"], keep="first", maintain_order=True)
@@ -381,28 +510,11 @@ def parameter_table(
         ]
     )
 
-    flags = base.lazy().select("hit", "ok", "unit").with_row_index(_ROW)
-    parsed = [
-        parse_query(base.select(col), col).with_columns(
-            source=pl.lit(SOURCES.get(col, col)), rank=pl.lit(rank)
-        )
-        for rank, col in enumerate(present)
-    ]
+    # the parsed parameters of the rows compared: _ROW is the position among them
+    flags = base.select(_UID, "hit", "ok", "unit").with_row_index(_ROW)
     value = pl.col("value")
-    long = (
-        pl.concat(parsed)
-        # one column per source and row: postback_url_parameters, else the URL's query
-        .filter(pl.col("rank") == pl.col("rank").min().over(_ROW, "source"))
-        .unique([_ROW, "source", "name"], keep="first", maintain_order=True)
-        .drop("rank")
-        .join(flags, on=_ROW)
-        .with_columns(empty=value.is_null() | (value == ""))
-        .with_columns(macro=~pl.col("empty") & rules.is_macro(value))
-        .with_columns(clean=~pl.col("empty") & ~pl.col("macro"))
-        .with_columns(shape=pl.when("clean").then(rules.shape(value)))
-        .sort(_ROW, "source", "name")
-        .collect()
-    )
+    # long is in row order (and _ROW grows with __uid): the examples below are first rows
+    long = parsed.long.join(flags, on=_UID, how="inner", maintain_order="left").drop(_UID)
     if long.is_empty():
         return _empty_table()
     key = ["source", "name"]
@@ -454,14 +566,15 @@ def parameter_table(
         )
     )
     flagged = (
-        long.unpivot(
-            index=[_ROW, *key, "hit", "ok", "value"],
-            on=["empty", "macro", "malformed", "changed"],
-            variable_name="problem",
-            value_name="flag",
+        pl.concat(
+            [
+                long.filter(problem).select(
+                    _ROW, *key, "hit", "ok", "value", problem=pl.lit(problem)
+                )
+                for problem in ("empty", "macro", "malformed", "changed")
+            ]
         )
-        .filter("flag")
-        .sort(_ROW)  # group_by keeps this order within groups: examples are the first rows
+        .sort(_ROW, maintain_order=True)  # group_by keeps this order: examples are first rows
         .group_by(*key, "problem")
         .agg(
             failing=pl.col("hit").sum().cast(pl.Int64),
@@ -524,7 +637,7 @@ def _share(count: pl.Expr, total: pl.Expr) -> pl.Expr:
 
 
 def suspect_parameters(
-    frame: pl.DataFrame,
+    frame: pl.DataFrame | ParsedParameters,
     hit: pl.Expr,
     ok: pl.Expr,
     *,

@@ -11,8 +11,10 @@ by git) and reused when present. Large exports are generated in chunks of 2M att
 4 GB of memory.
 
 Every repetition of every case runs in its own Python process, so its peak RSS
-(``ru_maxrss`` from ``wait4``) is that case's alone; the time is measured inside the process
-around the work only (imports excluded). The load average is recorded around every case.
+(``ru_maxrss`` from ``wait4``) and its CPU time (user + system, imports included: on a shared
+machine it varies less than the wall time) are that case's alone; the time is measured inside
+the process around the work only (imports excluded). The load average is recorded around every
+case.
 
 Cases (``--only``):
 
@@ -24,7 +26,8 @@ Cases (``--only``):
 - ``pk_cold``: ``load`` (CSV, empty cache: parse, type, write the cache) + ``diagnose``;
 - ``pk_warm``: ``load`` (same CSV, cache present) + ``diagnose``;
 - ``pk_triage``: ``triage`` alone, on the warm cache;
-- ``pk_json``: ``load`` of the Logs API JSON (1M at most) + ``diagnose``;
+- ``pk_json``: ``load`` of the Logs API JSON (1M at most) + ``diagnose`` (``--slow-reps``
+  repetitions: the JSON is read whole, which takes minutes at 1M);
 - ``redraw``: the picker redraw in a real JupyterLab (``tests/browser/bench_redraw.py``), on
   the notebook of ``--notebook``; skipped with a message when the notebook is missing.
 """
@@ -59,6 +62,7 @@ CASES = (
     "pk_json",
     "redraw",
 )
+SLOW = {"pk_json"}  # repeated --slow-reps times (the Logs API JSON is read whole: minutes)
 CHUNK = 2_000_000
 JSON_MAX = 1_000_000
 SEED = 7
@@ -254,9 +258,9 @@ def _case_prepare(export: Path, cache: Path) -> dict[str, Any]:
     import postback_kit as pk
 
     t = time.perf_counter()
-    frame = pk.load(export / "csv", cache=cache)
+    frame, report = pk.load(export / "csv", cache=cache, report=True)
     rows = frame.select(__import__("polars").len()).collect().item()
-    return {"seconds": time.perf_counter() - t, "rows": rows}
+    return {"seconds": time.perf_counter() - t, "rows": rows, "from_cache": report.from_cache}
 
 
 WORKERS: dict[str, Callable[[Path, Path], dict[str, Any]]] = {
@@ -282,8 +286,9 @@ def worker(case: str, export: Path, cache: Path) -> None:
 # --------------------------------------------------------------------------- the runner
 
 
-def run_process(cmd: list[str], env: dict[str, str] | None = None) -> tuple[str, int, float]:
-    """Run ``cmd``; return its stdout, its peak RSS in bytes (``wait4``) and its wall time."""
+def run_process(cmd: list[str], env: dict[str, str] | None = None) -> tuple[str, int, float, float]:
+    """Run ``cmd``; return its stdout, its peak RSS in bytes and CPU seconds (user + system,
+    the whole process with its imports; ``wait4``), and its wall time."""
     t = time.perf_counter()
     with tempfile.TemporaryFile() as out:
         proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=env, cwd=ROOT)
@@ -294,7 +299,7 @@ def run_process(cmd: list[str], env: dict[str, str] | None = None) -> tuple[str,
     wall = time.perf_counter() - t
     if proc.returncode != 0:
         raise RuntimeError(f"{' '.join(cmd)} failed ({proc.returncode}):\n{text[-3000:]}")
-    return text, usage.ru_maxrss * 1024, wall
+    return text, usage.ru_maxrss * 1024, wall, usage.ru_utime + usage.ru_stime
 
 
 def measure(case: str, export: Path, cache: Path) -> dict[str, Any]:
@@ -309,10 +314,10 @@ def measure(case: str, export: Path, cache: Path) -> dict[str, Any]:
         str(cache),
     ]
     load_before = os.getloadavg()[0]
-    text, rss, wall = run_process(cmd)
+    text, rss, wall, cpu = run_process(cmd)
     line = next(ln for ln in reversed(text.splitlines()) if ln.startswith("BENCH-RESULT "))
     result: dict[str, Any] = json.loads(line.removeprefix("BENCH-RESULT "))
-    result.update(rss=rss, wall=wall, load=[load_before, os.getloadavg()[0]])
+    result.update(rss=rss, wall=wall, cpu=cpu, load=[load_before, os.getloadavg()[0]])
     return result
 
 
@@ -337,7 +342,7 @@ def measure_redraw(
     log(f"redraw: JupyterLab on {notebook}")
     load_before = os.getloadavg()[0]
     try:
-        text, _rss, wall = run_process(cmd, env)
+        text, _rss, wall, _cpu = run_process(cmd, env)
     except RuntimeError as exc:
         return f"failed: {str(exc)[-600:]}"
     if not out.exists():
@@ -359,8 +364,10 @@ def summarize(runs: list[dict[str, Any]]) -> dict[str, Any]:
         "reps": len(secs),
         "seconds": secs,
         "peak_rss": max(rss),
+        "cpu_s": statistics.median(r.get("cpu", 0.0) for r in runs),
         "load": [min(loads), max(loads)],
         "rows": runs[0].get("rows"),
+        "from_cache": runs[0].get("from_cache"),
     }
     if "load_seconds" in runs[0]:
         out["load_s"] = statistics.median(r["load_seconds"] for r in runs)
@@ -422,7 +429,11 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         needs_cache = {"floor_parquet", "pk_warm", "pk_triage", "redraw"}
         if needs_cache & set(cases):
             prep = measure("prepare", export, cache)
-            log(f"{label}: warm cache ready ({prep['seconds']:.1f} s)")
+            size["prepare"] = summarize([prep])
+            log(
+                f"{label}: warm cache ready ({prep['seconds']:.1f} s, "
+                f"peak {prep['rss'] / 2**30:.2f} GiB)"
+            )
         for case in cases:
             if case == "redraw":
                 r = measure_redraw(export, cache, args.notebook, args.reps, log)
@@ -440,7 +451,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 size["skipped"][case] = f"no JSON export at {label} (JSON is generated up to 1M)"
                 continue
             runs = []
-            for i in range(args.reps):
+            for i in range(min(args.reps, args.slow_reps) if case in SLOW else args.reps):
                 r = measure(case, export, cache)
                 log(
                     f"{label} {case} #{i + 1}: {r['seconds']:.2f} s, "
@@ -501,25 +512,37 @@ def markdown(report: dict[str, Any], label: str) -> str:
         "",
         f"Load average before the run: `{m['uptime']}`; after: `{size['uptime']}`.",
         "",
-        "| case | median s | min–max s | reps | peak RSS GiB | 1-min load during |",
-        "|---|---:|---:|---:|---:|---:|",
+        "| case | median s | min–max s | reps | peak RSS GiB | CPU s | 1-min load during |",
+        "|---|---:|---:|---:|---:|---:|---:|",
     ]
+    prep = size.get("prepare")
+    if prep:
+        what = (
+            "warm (the cache was already there)"
+            if prep.get("from_cache")
+            else "cold (fills the cache of the warm cases)"
+        )
+        lines.append(
+            f"| postback-kit load alone, {what} | "
+            f"{prep['median_s']:.2f} | – | 1 | {prep['peak_rss'] / 2**30:.2f} | "
+            f"{prep.get('cpu_s', 0):.1f} | {prep['load'][0]:.1f}–{prep['load'][1]:.1f} |"
+        )
     for case, s in size["cases"].items():
         extra = f" (load {s['load_s']:.2f} s)" if "load_s" in s else ""
         lines.append(
             f"| {LABELS.get(case, case)} | {s['median_s']:.2f}{extra} | "
             f"{s['min_s']:.2f}–{s['max_s']:.2f} | {s['reps']} | {s['peak_rss'] / 2**30:.2f} | "
-            f"{s['load'][0]:.1f}–{s['load'][1]:.1f} |"
+            f"{s.get('cpu_s', 0):.1f} | {s['load'][0]:.1f}–{s['load'][1]:.1f} |"
         )
     r = size.get("redraw")
     if r:
         lines.append(
             f"| picker redraw in JupyterLab ({r['notebook']}, picker {r['picker']}) | "
             f"{r['median_ms'] / 1000:.3f} | {r['min_ms'] / 1000:.3f}–{r['max_ms'] / 1000:.3f} | "
-            f"{len(r['redraw_ms'])} | – | {r['load'][0]:.1f}–{r['load'][1]:.1f} |"
+            f"{len(r['redraw_ms'])} | – | – | {r['load'][0]:.1f}–{r['load'][1]:.1f} |"
         )
     for case, why in size["skipped"].items():
-        lines.append(f"| {case} | {why.splitlines()[0][:160]} | | | | |")
+        lines.append(f"| {case} | {why.splitlines()[0][:160]} | | | | | |")
     lines += ["", "| ratio | value | target | met |", "|---|---:|---:|---|"]
     for name, value, target, ok in ratios(size["cases"]):
         if value is None:
@@ -542,7 +565,8 @@ def write_section(path: Path, label: str, text: str) -> None:
     if start in old and end in old:
         head, rest = old.split(start, 1)
         _, tail = rest.split(end, 1)
-        new = head + block + tail.lstrip("\n")
+        tail = tail.lstrip("\n")
+        new = head + block + ("\n" + tail if tail else "")
     else:
         new = old.rstrip("\n") + "\n\n" + block
     path.write_text(new, "utf-8")
@@ -553,6 +577,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--sizes", default="1M", help="comma-separated export sizes (1M,10M,5k)")
     p.add_argument("--only", default="", help=f"comma-separated cases: {','.join(CASES)}")
     p.add_argument("--reps", type=int, default=3, help="repetitions per case (default 3)")
+    p.add_argument("--slow-reps", type=int, default=1, help="repetitions of pk_json (default 1)")
     p.add_argument("--out", default="", help="write the results section into this Markdown file")
     p.add_argument("--json", default="", help="also write the raw results as JSON here")
     p.add_argument("--data", default=str(ROOT / "bench-data"), help="exports and caches")

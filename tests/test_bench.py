@@ -27,12 +27,14 @@ def test_bench_script_runs_on_a_tiny_export(tmp_path: Path) -> None:
         result = size["cases"][case]
         assert result["rows"] == size["export"]["attempts"], case
         assert result["peak_rss"] > 0 and result["reps"] == 1
+    assert size["prepare"]["rows"] == size["export"]["attempts"]  # the cold load alone
     assert "no_such_notebook.ipynb does not exist" in size["skipped"]["redraw"]
     assert report["machine"]["cores"] >= 1 and "load average" in report["machine"]["uptime"]
 
     text = out.read_text("utf-8")
     assert "hand-written text stays" in text
     assert "<!-- bench:2k:start -->" in text and "| cold ÷ polars CSV floor |" in text
+    assert "| postback-kit load alone, cold" in text
     # a second run replaces its section instead of appending another one
     again = [*cmd[: cmd.index("--only") + 1], "floor_csv", *cmd[cmd.index("--only") + 2 :]]
     subprocess.run(again, check=True, cwd=ROOT, timeout=120, capture_output=True)

@@ -373,3 +373,81 @@ def test_quoted_empty_values_are_empty_not_errors(tmp_path: Path) -> None:
     df = load_quiet(write(tmp_path / "e.csv", text), cache=False).frame.collect()
     assert df["response_code"].to_list() == [None, None]
     assert df["attempt_timestamp"][1] is None and df["response_body"].to_list() == [None, "x"]
+
+
+# --------------------------------------------------------------------------- streaming + parts
+
+
+def _export_with_a_bad_row(folder: Path) -> list[Path]:
+    """A generated export (every field) in three day files; one row of the second is damaged."""
+    from postback_kit import samples
+
+    folder.mkdir()
+    paths = sorted(samples.generate(3_000, seed=5).write_csv(folder))
+    for extra in paths[3:]:
+        extra.unlink()
+    paths = paths[:3]
+    with paths[1].open(newline="", encoding="utf-8") as fh:
+        records = list(csv.reader(fh))
+    at = records[0].index("attempt_timestamp")
+    records[5][at] = "yesterday"
+    with paths[1].open("w", newline="", encoding="utf-8") as fh:
+        csv.writer(fh, lineterminator="\n").writerows(records)
+    return paths
+
+
+def _comparable(report: pk.LoadReport) -> dict[str, object]:
+    out = report.to_dict()
+    for f in out["files"]:
+        f["path"] = Path(f["path"]).name.removesuffix(".gz")
+        f["compressed"] = None
+    for r in out["rejected"]:
+        r["file"] = Path(r["file"]).name.removesuffix(".gz")
+    out["from_cache"] = None
+    out["notes"] = [n.replace(".csv.gz:", ".csv:") for n in out["notes"]]
+    return out
+
+
+def test_streamed_csv_parts_equal_the_whole_file_reader(tmp_path: Path) -> None:
+    """Plain CSV is typed by the streaming engine into one cached Parquet part per file; the
+    same files gzipped go through the reader that reads a file whole. Frames and reports (rows,
+    rejected row with its line and reason) are the same, cold, warm and without a cache."""
+    plain = _export_with_a_bad_row(tmp_path / "plain")
+    gz = tmp_path / "gz"
+    gz.mkdir()
+    for p in plain:
+        (gz / f"{p.name}.gz").write_bytes(gzip.compress(p.read_bytes()))
+    cache = tmp_path / "cache"
+    results = {}
+    for name, source, kw in (
+        ("whole", gz, {"cache": False}),
+        ("streamed, no cache", tmp_path / "plain", {"cache": False}),
+        ("streamed, cold", tmp_path / "plain", {"cache": cache}),
+        ("streamed, warm", tmp_path / "plain", {"cache": cache}),
+    ):
+        with pytest.warns(LoadWarning, match="1 of"):
+            results[name] = pk.load(source, report=True, progress=False, **kw)
+    expected_frame, expected_report = results.pop("whole")
+    expected = expected_frame.collect()
+    assert expected_report.rows_rejected == 1 and expected.height == expected_report.rows_loaded
+    assert (
+        "attempt_timestamp=yesterday is not Unix seconds" in expected_report.rejected[0]["reason"]
+    )
+    assert expected_report.rejected[0]["record"] == 4 and expected_report.rejected[0]["line"]
+    for name, (frame, report) in results.items():
+        assert_frame_equal(frame.collect(), expected)
+        assert _comparable(report) == _comparable(expected_report), name
+    assert results["streamed, warm"].report.from_cache
+    assert not results["streamed, cold"].report.from_cache
+    parts = sorted(p.name.split(".", 1)[1] for p in cache.glob("*.parquet"))
+    assert parts == ["0.parquet", "1.parquet", "2.parquet"]  # one part per file
+
+
+def test_an_incomplete_cache_entry_is_read_again(tmp_path: Path) -> None:
+    path = write(tmp_path / "e.csv", f"{HEADER}\n1,t,400,bad,1700000000,failed\n")
+    cache = tmp_path / "cache"
+    first = pk.load(path, cache=cache).collect()
+    next(cache.glob("*.0.parquet")).unlink()  # e.g. removed by a cache cleaner
+    again, report = pk.load(path, cache=cache, report=True)
+    assert not report.from_cache
+    assert_frame_equal(again.collect(), first)

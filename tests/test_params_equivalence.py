@@ -1,0 +1,301 @@
+"""The parameter stage parses each tracker's URLs once (``parse_parameters``) and reuses them for
+every issue: its tables are exactly those of the original per-issue implementation, kept here as
+the reference, on a generated export with every planted fault."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import polars as pl
+import pytest
+from polars.testing import assert_frame_equal
+
+import postback_kit as pk
+from postback_kit import samples
+from postback_kit.deliveries import with_delivery_id
+from postback_kit.diagnose import ISSUE_OUTCOMES
+from postback_kit.params import (
+    _PRIORITY,
+    _ROW,
+    CHANGED_MIN_UNITS,
+    MALFORMED_MIN_OK,
+    PARAMETER_COLUMNS,
+    PROBLEMS,
+    REFERENCE_MIN_SHARE,
+    SOURCES,
+    ParamRules,
+    _default_rules,
+    _empty_table,
+    _frame,
+    _share,
+    parameter_table,
+    parse_parameters,
+    parse_query,
+    suspect_parameters,
+)
+
+
+def reference_parameter_table(
+    frame: pl.DataFrame,
+    hit: pl.Expr,
+    ok: pl.Expr,
+    *,
+    columns: Sequence[str] = PARAMETER_COLUMNS,
+    rules: ParamRules | None = None,
+) -> pl.DataFrame:
+    """Every parameter × problem with its share among hit and among successful attempts.
+
+    ``hit`` marks the attempts hit by the issue, ``ok`` the successful attempts of the same
+    tracker; other attempts are ignored. Counts are per delivery (``delivery_id``; per attempt
+    without it): a postback retried 24 times counts once on the failing side, and once on the
+    successful side too if a retry got through. Columns: ``source``, ``name``, ``problem``,
+    ``failing``/``ok`` (deliveries with the problem), ``share_failing``/``share_ok`` (of the hit /
+    successful deliveries that have the source column), ``score`` (``share_failing - share_ok``),
+    ``example_failing``, ``example_ok``; best score first. Columns of ``columns`` the frame lacks
+    are skipped; with none of them the table is empty. See :data:`PROBLEMS` for the rules.
+    """
+    rules = rules or _default_rules()
+    df = _frame(frame)
+    present = [c for c in columns if c in df.columns]
+    if not present:
+        return _empty_table()
+    unit = pl.col("delivery_id") if "delivery_id" in df.columns else pl.int_range(pl.len())
+    base = df.select(
+        hit.fill_null(False).alias("hit"),
+        ok.fill_null(False).alias("ok"),
+        unit.cast(pl.String).alias("unit"),
+        *present,
+    ).filter(pl.col("hit") | pl.col("ok"))
+    # one row per delivery and side: retries repeat the same URL, and a postback retried 24
+    # times must weigh as much as one sent once (a delivery both hit and cured counts on each side)
+    base = base.unique(["unit", "hit", "ok"], keep="first", maintain_order=True)
+    if base.is_empty():
+        return _empty_table()
+
+    sources: dict[str, list[str]] = {}
+    for col in present:
+        sources.setdefault(SOURCES.get(col, col), []).append(col)
+    # attempts per source that have one of its columns (the denominators of the shares)
+    totals = pl.concat(
+        [
+            base.filter(pl.any_horizontal([pl.col(c).is_not_null() for c in cols])).select(
+                source=pl.lit(src),
+                n_hit=pl.col("hit").sum().cast(pl.Int64),
+                n_ok=pl.col("ok").sum().cast(pl.Int64),
+            )
+            for src, cols in sources.items()
+        ]
+    )
+
+    flags = base.lazy().select("hit", "ok", "unit").with_row_index(_ROW)
+    parsed = [
+        parse_query(base.select(col), col).with_columns(
+            source=pl.lit(SOURCES.get(col, col)), rank=pl.lit(rank)
+        )
+        for rank, col in enumerate(present)
+    ]
+    value = pl.col("value")
+    long = (
+        pl.concat(parsed)
+        # one column per source and row: postback_url_parameters, else the URL's query
+        .filter(pl.col("rank") == pl.col("rank").min().over(_ROW, "source"))
+        .unique([_ROW, "source", "name"], keep="first", maintain_order=True)
+        .drop("rank")
+        .join(flags, on=_ROW)
+        .with_columns(empty=value.is_null() | (value == ""))
+        .with_columns(macro=~pl.col("empty") & rules.is_macro(value))
+        .with_columns(clean=~pl.col("empty") & ~pl.col("macro"))
+        .with_columns(shape=pl.when("clean").then(rules.shape(value)))
+        .sort(_ROW, "source", "name")
+        .collect()
+    )
+    if long.is_empty():
+        return _empty_table()
+    key = ["source", "name"]
+
+    # malformed: a shape none of the successful values of this parameter has
+    ok_shapes = (
+        long.filter(pl.col("ok") & pl.col("clean"))
+        .group_by(*key, "shape")
+        .agg(n=pl.len())
+        .with_columns(total=pl.col("n").sum().over(key))
+        .filter(pl.col("total") >= MALFORMED_MIN_OK)
+    )
+    reference = ok_shapes.filter(pl.col("n") >= REFERENCE_MIN_SHARE * pl.col("total")).select(
+        *key, "shape", in_reference=pl.lit(True)
+    )
+    judged = ok_shapes.select(key).unique().with_columns(judged=pl.lit(True))
+
+    # changed: constant on each side, different between them
+    clean = long.filter("clean")
+    changed = (
+        clean.group_by(key)
+        .agg(
+            ok_values=value.filter("ok").n_unique(),
+            ok_units=pl.col("unit").filter("ok").n_unique(),
+            v_ok=value.filter("ok").first(),
+            hit_values=value.filter("hit").n_unique(),
+            hit_units=pl.col("unit").filter("hit").n_unique(),
+            v_hit=value.filter("hit").first(),
+        )
+        .filter(
+            (pl.col("ok_values") == 1)
+            & (pl.col("hit_values") == 1)
+            & (pl.col("ok_units") >= CHANGED_MIN_UNITS)
+            & (pl.col("hit_units") >= CHANGED_MIN_UNITS)
+            & (pl.col("v_ok") != pl.col("v_hit"))
+        )
+        .select(*key, "v_hit")
+    )
+
+    long = (
+        long.join(reference, on=[*key, "shape"], how="left")
+        .join(judged, on=key, how="left")
+        .join(changed, on=key, how="left")
+        .with_columns(
+            malformed=pl.col("clean")
+            & pl.col("judged").fill_null(False)
+            & pl.col("in_reference").is_null(),
+            changed=(pl.col("clean") & pl.col("hit") & (value == pl.col("v_hit"))).fill_null(False),
+        )
+    )
+    flagged = (
+        long.unpivot(
+            index=[_ROW, *key, "hit", "ok", "value"],
+            on=["empty", "macro", "malformed", "changed"],
+            variable_name="problem",
+            value_name="flag",
+        )
+        .filter("flag")
+        .sort(_ROW)  # group_by keeps this order within groups: examples are the first rows
+        .group_by(*key, "problem")
+        .agg(
+            failing=pl.col("hit").sum().cast(pl.Int64),
+            ok=pl.col("ok").sum().cast(pl.Int64),
+            example_failing=value.filter("hit").first(),
+        )
+    )
+    present_counts = long.group_by(key).agg(
+        present_hit=pl.col("hit").sum().cast(pl.Int64),
+        present_ok=pl.col("ok").sum().cast(pl.Int64),
+    )
+    missing = present_counts.join(totals, on="source").select(
+        *key,
+        problem=pl.lit("missing"),
+        failing=pl.col("n_hit") - pl.col("present_hit"),
+        ok=pl.col("n_ok") - pl.col("present_ok"),
+        example_failing=pl.lit(None, pl.String),
+    )
+    example_ok = (
+        long.filter(pl.col("ok") & pl.col("clean") & ~pl.col("malformed"))
+        .group_by(key)
+        .agg(example_ok=value.sort_by(_ROW).first())
+    )
+    grid = present_counts.select(key).join(
+        pl.DataFrame({"problem": list(PROBLEMS), "__order": range(len(PROBLEMS))}), how="cross"
+    )
+    table = (
+        grid.join(
+            pl.concat([flagged, missing], how="vertical_relaxed"), on=[*key, "problem"], how="left"
+        )
+        .join(totals, on="source")
+        .join(example_ok, on=key, how="left")
+        .with_columns(pl.col("failing", "ok").fill_null(0))
+        .with_columns(
+            share_failing=_share(pl.col("failing"), pl.col("n_hit")),
+            share_ok=_share(pl.col("ok"), pl.col("n_ok")),
+        )
+        .with_columns(score=pl.col("share_failing") - pl.col("share_ok"))
+        .with_columns(
+            __score=pl.col("score").round(3),
+            __source=(pl.col("source") != "postback").cast(pl.Int8),
+            __rank=pl.col("problem").replace_strict(_PRIORITY, default=len(_PRIORITY)),
+        )
+        .sort(
+            ["__score", "__source", "__rank", "share_failing", "name"],
+            descending=[True, False, False, True, False],
+        )
+    )
+    return table.select(_empty_table().columns)
+
+
+@pytest.fixture(scope="module")
+def classified(tmp_path_factory: pytest.TempPathFactory) -> pl.DataFrame:
+    sample = samples.generate(12_000, seed=3)
+    folder = tmp_path_factory.mktemp("export")
+    sample.write_csv(folder, per_day=False)
+    frame = pk.load(folder, cache=False)
+    return with_delivery_id(pk.classify(frame)).collect()
+
+
+def test_parsed_once_gives_the_tables_of_parsing_per_issue(classified: pl.DataFrame) -> None:
+    """Every issue of every tracker, as diagnose compares them: new path == old results."""
+    key = ["outcome", "signature"]
+    ok = pl.col("outcome") == "success"
+    is_issue = pl.col("outcome").is_in(ISSUE_OUTCOMES)
+    compared = with_suspects = 0
+    for (_tid,), att in classified.partition_by("tracking_id", as_dict=True).items():
+        rows = att.filter(ok | is_issue).unique(
+            ["delivery_id", *key], keep="first", maintain_order=True
+        )
+        parsed = parse_parameters(rows, dedupe=True)
+        parsed_rows = parse_parameters(rows, dedupe=False)
+        issues = rows.filter(is_issue).select(key).unique().sort(key).iter_rows()
+        for outcome, signature in issues:
+            hit = (pl.col("outcome") == outcome) & pl.col("signature").eq_missing(signature)
+            expected = reference_parameter_table(rows, hit, ok)
+            assert_frame_equal(parameter_table(parsed, hit, ok), expected)
+            assert_frame_equal(parameter_table(parsed_rows, hit, ok), expected)
+            assert_frame_equal(parameter_table(rows, hit, ok), expected)
+            assert suspect_parameters(parsed, hit, ok) == suspect_parameters(rows, hit, ok)
+            compared += 1
+            with_suspects += bool(suspect_parameters(parsed, hit, ok))
+    assert compared >= 10 and with_suspects >= 1  # the planted parameter faults are among them
+
+
+def test_parsed_once_without_parameter_columns_or_delivery_id() -> None:
+    frame = pl.DataFrame(
+        {
+            "outcome": ["success", "request_error", "success", "request_error"],
+            "click_url_parameters": ["a%3D1%26b%3D2", "a%3D%26b%3D2", None, "b%3D2"],
+        }
+    )
+    hit, ok = pl.col("outcome") == "request_error", pl.col("outcome") == "success"
+    parsed = parse_parameters(frame)
+    assert parsed.present == ("click_url_parameters",)
+    assert_frame_equal(parameter_table(parsed, hit, ok), reference_parameter_table(frame, hit, ok))
+    bare = frame.select("outcome")
+    assert parameter_table(parse_parameters(bare), hit, ok).is_empty()
+    assert reference_parameter_table(bare, hit, ok).is_empty()
+
+
+def test_parsed_once_keeps_the_first_of_a_repeated_name_and_the_fallbacks() -> None:
+    """A name repeated in one query counts with its first value; a row whose
+    ``postback_url_parameters`` give no parameter falls back to the URL's query; rows with the
+    same URL are parsed once and still each have their parameters."""
+    urls = [
+        "https://p.io/cb?click_id=&click_id=ab12cd34ab12cd34&goal=1",
+        "https://p.io/cb?click_id=ab12cd34ab12cd34&click_id=&goal=1",
+        "https://p.io/cb?click_id=ab12cd34ab12cd34&goal=1",
+        "https://p.io/cb?click_id=ab12cd34ab12cd34&goal=1",
+        "https://p.io/cb?click_id={click_id}&goal=1",
+        "https://p.io/cb?click_id=&goal=1",
+    ]
+    frame = pl.DataFrame(
+        {
+            "delivery_id": [1, 2, 3, 4, 5, 6],
+            "outcome": ["request_error", "success", "success", "success", "request_error", "x"],
+            "postback_url": urls,
+            "postback_url_parameters": [None, "", "goal=2", None, "goal=3&goal=4", None],
+        }
+    )
+    hit, ok = pl.col("outcome") == "request_error", pl.col("outcome") == "success"
+    expected = reference_parameter_table(frame, hit, ok)
+    for dedupe in (True, False):
+        assert_frame_equal(
+            parameter_table(parse_parameters(frame, dedupe=dedupe), hit, ok), expected
+        )
+    row = expected.filter(pl.col("name") == "click_id", pl.col("problem") == "empty").row(
+        0, named=True
+    )
+    assert (row["failing"], row["ok"]) == (1, 0)  # row 2's empty second click_id does not count
