@@ -256,3 +256,32 @@ def test_bad_inputs() -> None:
         classify_pattern(hits, totals, "soon")
     with pytest.raises(MissingColumnsError, match="count"):
         classify_pattern(hits.rename({"count": "n"}), totals, "1h")
+
+
+# --------------------------------------------------------------------------- as_utc
+
+
+@pytest.mark.parametrize(
+    ("value", "want"),
+    [
+        (None, None),
+        ("", None),
+        ("2026-11-05", datetime(2026, 11, 5, tzinfo=UTC)),
+        (" 2026-11-05T11:00Z ", datetime(2026, 11, 5, 11, tzinfo=UTC)),
+        ("2026-11-05T14:00+03:00", datetime(2026, 11, 5, 11, tzinfo=UTC)),
+        (datetime(2026, 11, 5, 11), datetime(2026, 11, 5, 11, tzinfo=UTC)),  # naive is UTC
+    ],
+)
+def test_as_utc_reads_bounds_as_aware_utc(value: datetime | str | None, want: object) -> None:
+    from postback_kit.timeline import as_utc
+
+    got = as_utc(value)
+    assert got == want
+    assert got is None or got.utcoffset() == timedelta(0)
+
+
+def test_as_utc_says_what_is_not_a_time() -> None:
+    from postback_kit.timeline import as_utc
+
+    with pytest.raises(ConfigError, match="'yesterday' is not a time"):
+        as_utc("yesterday")

@@ -78,3 +78,16 @@ def test_chart_view_exports_as_a_static_offline_chart() -> None:
     (static,) = static_widgets(nb).cells[0].outputs
     page = static["data"]["text/html"]
     assert 'class="pbk-chart-frame"' in page and 'title="kept"' in page
+
+
+def test_tracker_name_and_label_of_a_tracker_with_and_without_name() -> None:
+    from types import SimpleNamespace
+
+    named = SimpleNamespace(
+        tracking_id="0123", tracker_name="Clickwave US", status="failing", undelivered=1234
+    )
+    bare = SimpleNamespace(tracking_id="0123", tracker_name=None, status="healthy", undelivered=0)
+    assert ui.tracker_name(named) == "Clickwave US (0123)"
+    assert ui.tracker_name(bare) == "0123"
+    assert ui.tracker_label(named) == "Clickwave US (0123) · failing, 1,234 lost"
+    assert ui.tracker_label(bare) == "0123 · healthy, 0 lost"
