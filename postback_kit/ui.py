@@ -230,6 +230,11 @@ def _duration(value: Any) -> str:
     return f"{seconds // 3600} h {seconds % 3600 // 60:02d} min"
 
 
+_NUMERIC_KINDS = ("num", "pct", "x")
+_NUMERIC_CELL = "text-align:right;white-space:nowrap"
+_TEXT_CELL = "text-align:left"
+
+
 def html_table(
     frame: Any,
     columns: Sequence[tuple[str, str, str]],
@@ -241,8 +246,9 @@ def html_table(
     """An HTML table of ``frame`` (a polars DataFrame) with every cell HTML-escaped.
 
     ``columns`` are ``(column, header, kind)`` with kind ``text``, ``num``, ``pct``, ``x``
-    (a ratio) or ``code`` (monospace, cut at 80 characters). Rows whose ``highlight`` column is
-    true are highlighted (``class="pbk-hl"``).
+    (a ratio) or ``code`` (monospace, cut at 80 characters). Numbers (``num``, ``pct``, ``x``)
+    are right-aligned and never broken across lines (``93.4 %`` stays whole in a narrow table).
+    Rows whose ``highlight`` column is true are highlighted (``class="pbk-hl"``).
     """
     import html as _html
 
@@ -252,7 +258,7 @@ def html_table(
         hl = bool(highlight and row.get(highlight))
         style = ' class="pbk-hl" style="background:#fff3bf;font-weight:600"' if hl else ""
         cells = "".join(
-            f'<td style="text-align:{"right" if k in ("num", "pct", "x") else "left"}">'
+            f'<td style="{_NUMERIC_CELL if k in _NUMERIC_KINDS else _TEXT_CELL}">'
             f"{_dd_cell(row.get(c), k)}</td>"
             for c, _h, k in columns
         )
@@ -772,13 +778,6 @@ def _status_html(text: str) -> str:
     return f'<pre class="pbk-status" style="{style}">{_html.escape(text)}</pre>'
 
 
-def _nowrap_numbers(table: str) -> str:
-    """Numbers and percentages of an :func:`html_table` on one line each."""
-    return table.replace(
-        '<td style="text-align:right">', '<td style="text-align:right;white-space:nowrap">'
-    )
-
-
 class ExportChooser:
     """Choose an export (a file or a folder, the bundled sample by default) and load it.
 
@@ -1184,26 +1183,22 @@ class Triage:
         t = d.tracker(tid)
         top = t.issues[0] if t.issues else None
         name = tracker_name(t)
-        self.trackers_table.value = _nowrap_numbers(
-            html_table(
-                self._list_view.with_columns((pl.col("tracking_id") == tid).alias("picked")),
-                self._list_columns,
-                highlight="picked",
-                caption="Trackers ranked by impact: lost conversions, then failed attempts "
-                "(failed share by class: share of the tracker's attempts); the picked one "
-                "highlighted",
-                empty="No trackers in this export.",
-            )
+        self.trackers_table.value = html_table(
+            self._list_view.with_columns((pl.col("tracking_id") == tid).alias("picked")),
+            self._list_columns,
+            highlight="picked",
+            caption="Trackers ranked by impact: lost conversions, then failed attempts "
+            "(failed share by class: share of the tracker's attempts); the picked one "
+            "highlighted",
+            empty="No trackers in this export.",
         )
         self.verdict.value = self._verdict_html(t, name)
         codes = self.aggregates.codes_of(tid)
-        self.codes_table.value = _nowrap_numbers(
-            html_table(
-                codes,
-                _TRIAGE_CODE_COLUMNS,
-                caption=f"Response codes of {name}",
-                empty="No attempts.",
-            )
+        self.codes_table.value = html_table(
+            codes,
+            _TRIAGE_CODE_COLUMNS,
+            caption=f"Response codes of {name}",
+            empty="No attempts.",
         )
         self.issues_table.value = self._issues_html(t, name)
         counts = self.aggregates.counts_of(tid)
@@ -1274,13 +1269,11 @@ class Triage:
         ]
         frame = pl.DataFrame(rows, schema={c: None for c, _h, _k in _TRIAGE_ISSUE_COLUMNS})
         columns = [(c, h, "code" if k == "body" else k) for c, h, k in _TRIAGE_ISSUE_COLUMNS]
-        table = _nowrap_numbers(
-            html_table(
-                frame,
-                columns,
-                caption=f"Issues of {name} (class × body signature), worst first",
-                empty="No failing attempts: nothing to fix here.",
-            )
+        table = html_table(
+            frame,
+            columns,
+            caption=f"Issues of {name} (class × body signature), worst first",
+            empty="No failing attempts: nothing to fix here.",
         )
         bodies = "".join(
             "<details style='margin:2px 0'><summary>Example body of "

@@ -148,6 +148,7 @@ def test_tracker_list_ranks_by_lost_conversions_with_failed_shares_by_class(
     assert "soft failure" not in head  # no tracker of the export has one
     t2_row = triage.trackers_table.value.split(">t2<")[1].split("</tr>")[0]
     assert '<span style="color:#999">—</span>' in t2_row and "50.0 %" in t2_row
+    assert '<td style="text-align:right;white-space:nowrap">50.0 %</td>' in t2_row  # one line
 
 
 def test_first_view_shows_codes_signatures_examples_hypothesis_and_next_action(
