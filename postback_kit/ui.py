@@ -1287,7 +1287,7 @@ class Triage:
         return f'<div class="pbk-issues">{table}{bodies}</div>'
 
     def handoff_parameters(self) -> dict[str, Any]:
-        """Notebook 02's parameters for the picked tracker (papermill ``-p`` names)."""
+        """Notebook 02's parameters for the picked tracker (names of its parameters cell)."""
         params: dict[str, Any] = {"export": str(self.source) if self.source else None}
         params["tracker"] = self.tracker.value or None
         t = self.diagnosis.tracker(self.tracker.value) if self.tracker.value else None
@@ -1297,7 +1297,11 @@ class Triage:
         return {k: v for k, v in params.items() if v is not None}
 
     def papermill_command(self, output: str | None = None) -> str:
-        """The shell command that runs notebook 02 headless on the picked tracker."""
+        """The shell command that runs notebook 02 headless on the picked tracker.
+
+        Every parameter is passed with ``-r`` (a string as is): ``-p`` would read a numeric
+        tracker ID as a number, which notebook 02 would not find in the export.
+        """
         import shlex
 
         params = self.handoff_parameters()
@@ -1309,8 +1313,8 @@ class Triage:
             "postback_kit.nbexport",
             f"notebooks/{_DEEP_DIVE_NOTEBOOK}",
         ]
-        for k, v in params.items():
-            args += ["-p", k, str(v)]
+        for k, v in params.items():  # -r: strings as they are (a tracker ID is not a number)
+            args += ["-r", k, str(v)]
         args += ["-o", f"{out}.ipynb", "--export", f"{out}.html"]
         return " ".join(shlex.quote(a) for a in args)
 

@@ -189,7 +189,7 @@ def test_picking_a_tracker_redraws_tables_and_chart_in_place(triage: ui.Triage) 
     assert ">t2<" in picked_row
     assert "<code>no answer</code>" in triage.codes_table.value
     assert "Error codes:</b> no answer (3), 500 (1)" in triage.verdict.value
-    assert "-p tracker t2" in triage.handoff.value
+    assert "-r tracker t2" in triage.handoff.value
 
 
 def test_bodies_are_always_escaped(triage: ui.Triage) -> None:
@@ -219,10 +219,32 @@ def test_handoff_gives_notebook_02_its_parameters(triage: ui.Triage) -> None:
     }
     command = triage.papermill_command()
     assert command.startswith(
-        "python -m postback_kit.nbexport notebooks/02_export_deep_dive.ipynb -p export exports/x"
+        "python -m postback_kit.nbexport notebooks/02_export_deep_dive.ipynb -r export exports/x"
     )
-    assert "-p issue 't2|network_error|(no answer)'" in command
+    assert "-r issue 't2|network_error|(no answer)'" in command
     assert "02_export_deep_dive.ipynb" in triage.handoff.value
+
+
+def test_handoff_command_passes_a_numeric_tracker_id_as_a_string(
+    diagnosis: pk.Diagnosis,
+) -> None:
+    import shlex
+
+    from postback_kit import nbexport
+
+    tid = "12345678901234567890"  # over int64: read as JSON it would be another type
+    frame = _frame().with_columns(pl.col("tracking_id").replace({"t2": tid}))
+    triage = ui.Triage(pk.diagnose(frame, bucket="1h"), tracker=tid, source="2026")
+    args = shlex.split(triage.papermill_command())
+    assert args[:4] == [
+        "python",
+        "-m",
+        "postback_kit.nbexport",
+        "notebooks/02_export_deep_dive.ipynb",
+    ]
+    parsed = dict(nbexport.build_parser().parse_args(args[3:]).parameters)
+    assert parsed == triage.handoff_parameters()  # what nbexport hands to papermill
+    assert parsed["tracker"] == tid and parsed["export"] == "2026"  # strings, not numbers
 
 
 def test_load_diagnoses_within_since_and_until_and_keeps_a_named_tracker() -> None:
