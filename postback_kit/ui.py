@@ -771,6 +771,11 @@ def _error_html(exc: BaseException, *secrets: str) -> str:
     return f'<pre class="pbk-error" style="{style}">{_html.escape(text)}</pre>'
 
 
+def _pattern_text(name: str) -> str:
+    """A pattern's name as the views show it (``unclear`` says why)."""
+    return "unclear: too few postbacks to tell" if name == "unclear" else name
+
+
 def _status_html(text: str) -> str:
     import html as _html
 
@@ -1203,7 +1208,9 @@ class Triage:
         self.issues_table.value = self._issues_html(t, name)
         counts = self.aggregates.counts_of(tid)
         subtitle = (
-            f"top issue: {top.category} · {top.signature} ({top.pattern})" if top else "no issues"
+            f"top issue: {top.category} · {top.signature} ({_pattern_text(top.pattern)})"
+            if top
+            else "no issues"
         )
         if len(subtitle) > 110:
             subtitle = subtitle[:109] + "…"
@@ -1258,7 +1265,7 @@ class Triage:
                 "attempts": i.attempts,
                 "deliveries": i.deliveries,
                 "undelivered": i.undelivered,
-                "pattern": i.pattern,
+                "pattern": _pattern_text(i.pattern),
                 "retry_behavior": i.retry_behavior,
                 "example": i.example.get("response_body"),
                 "hypothesis": i.hypothesis.text,

@@ -402,3 +402,18 @@ def test_an_export_with_nothing_in_the_time_range_clears_the_views(triage: ui.Tr
     assert triage.diagnosis.trackers == [] and triage.tracker.value == ""
     assert "No trackers in this export." in triage.trackers_table.value
     assert triage.issues_table.value == "" and triage.verdict.value == ""
+
+
+def test_an_unclear_pattern_says_why() -> None:
+    # one 400 among 120 postbacks, 4 an hour: too few to tell a constant 1 % from one burst
+    rows = [
+        ("t9", f"https://z.example/?cid={i}", 400 if i == 60 else 200, "bad" if i == 60 else "OK",
+         at(1, 0) + (at(1, 1) - at(1, 0)) * (i // 4))
+        for i in range(120)
+    ]  # fmt: skip
+    frame = pl.DataFrame(rows, schema=_frame().schema, orient="row")
+    triage = ui.Triage(pk.diagnose(frame, bucket="1h"), progress=False)
+    (issue,) = triage.diagnosis.tracker("t9").issues
+    assert issue.pattern == "unclear"
+    assert "unclear: too few postbacks to tell" in triage.issues_table.value
+    assert "(unclear: too few postbacks to tell)" in triage.timeline_view.spec["title"]["subtitle"]
