@@ -29,7 +29,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -40,6 +40,7 @@ from .errors import ConfigError, PostbackKitError
 from .params import parameter_table
 from .segments import MIN_HITS, WHOLE_TRAFFIC, Segment, find_segment, segment_table
 from .timeline import BUCKETS
+from .timeline import as_utc as _utc
 
 if TYPE_CHECKING:
     from .diagnose import Diagnosis, Issue
@@ -102,22 +103,6 @@ EXAMPLE_CHARS = 300
 _TS = "attempt_timestamp"
 T = TypeVar("T")
 _DT = pl.Datetime("us", "UTC")
-
-
-def _utc(value: datetime | str | None) -> datetime | None:
-    if value is None or value == "":
-        return None
-    if isinstance(value, str):
-        try:
-            value = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
-        except ValueError as exc:
-            raise ConfigError(
-                f"{value!r} is not a time",
-                found=repr(value),
-                hint='use ISO 8601, e.g. "2026-11-05" or "2026-11-05T11:00" (UTC unless an '
-                "offset is given)",
-            ) from exc
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 def _truncate(value: datetime, every: str) -> datetime:

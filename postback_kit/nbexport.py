@@ -11,8 +11,11 @@ shows its label and chosen value, boxes show their children in order.
 >>> nb = run_notebook("notebooks/00_smoke.ipynb", {"tracker": "t2"})   # doctest: +SKIP
 >>> Path("smoke.html").write_text(notebook_to_html(nb))               # doctest: +SKIP
 
-From a shell: ``python -m postback_kit.nbexport notebooks/00_smoke.ipynb -p tracker t2
---export smoke.html``.
+From a shell: ``python -m postback_kit.nbexport notebooks/00_smoke.ipynb -r tracker t2
+--export smoke.html`` (``-r`` passes the value as a string, as papermill's ``-r`` does: a
+tracker ID such as ``987654321`` stays ``"987654321"``; ``-p`` reads JSON first, so
+``-p tracker 987654321`` would be a number, and a 20-digit ID an integer no notebook compares
+equal to the export's string).
 """
 
 from __future__ import annotations
@@ -221,23 +224,66 @@ def _parse_value(text: str) -> Any:
         return text
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m postback_kit.nbexport NOTEBOOK [-p NAME VALUE]... [-o OUT.ipynb] [--export
-    OUT.html] [--hide-code]``."""
+class _Parameter(argparse.Action):
+    """``-p``/``-r NAME VALUE``: kept in command-line order, so a later one wins."""
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: Any,
+        option_string: str | None = None,
+    ) -> None:
+        name, value = values
+        raw = option_string in ("-r", "--parameter-raw")
+        items = list(getattr(namespace, self.dest, None) or [])
+        items.append((name, value if raw else _parse_value(value)))
+        setattr(namespace, self.dest, items)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The command line of ``python -m postback_kit.nbexport`` (see :func:`main`)."""
     parser = argparse.ArgumentParser(
         prog="python -m postback_kit.nbexport",
         description="Run a notebook headless and optionally export it to offline HTML.",
     )
     parser.add_argument("notebook")
     parser.add_argument(
-        "-p", "--parameter", nargs=2, action="append", default=[], metavar=("NAME", "VALUE")
+        "-p",
+        "--parameter",
+        nargs=2,
+        action=_Parameter,
+        dest="parameters",
+        default=[],
+        metavar=("NAME", "VALUE"),
+        help="a parameter; VALUE is read as JSON when it parses (5, null, [1, 2]), else a string",
+    )
+    parser.add_argument(
+        "-r",
+        "--parameter-raw",
+        nargs=2,
+        action=_Parameter,
+        dest="parameters",
+        default=[],
+        metavar=("NAME", "VALUE"),
+        help="a parameter whose VALUE is always a string (tracker IDs, paths, dates)",
     )
     parser.add_argument("-o", "--output", help="write the executed notebook here")
     parser.add_argument("--export", help="write the offline HTML rendering here")
     parser.add_argument("--hide-code", action="store_true", help="leave code out of the HTML")
     parser.add_argument("--timeout", type=int, default=600, help="seconds per cell")
-    args = parser.parse_args(argv)
-    params = {name: _parse_value(value) for name, value in args.parameter}
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m postback_kit.nbexport NOTEBOOK [-p NAME VALUE]... [-r NAME VALUE]...
+    [-o OUT.ipynb] [--export OUT.html] [--hide-code]``.
+
+    ``-p`` reads VALUE as JSON when it parses, ``-r`` keeps it a string; the last one of a
+    name wins.
+    """
+    args = build_parser().parse_args(argv)
+    params = dict(args.parameters)
     nb = run_notebook(args.notebook, params, output_path=args.output, timeout=args.timeout)
     if args.export:
         Path(args.export).write_text(notebook_to_html(nb, hide_code=args.hide_code), "utf-8")

@@ -27,7 +27,15 @@ import anywidget
 import ipywidgets as widgets
 import traitlets
 
-__all__ = ["ChartView", "DeepDiveExplorer", "html_table", "picker", "show_in"]
+__all__ = [
+    "ChartView",
+    "DeepDiveExplorer",
+    "html_table",
+    "picker",
+    "show_in",
+    "tracker_label",
+    "tracker_name",
+]
 
 Option = Hashable | tuple[str, Any]
 
@@ -63,6 +71,24 @@ def picker(
     if call_now:
         on_change(dropdown.value)
     return dropdown
+
+
+def tracker_name(t: Any) -> str:
+    """A tracker as people name it: ``name (tracking_id)``, or the ID when it has no name.
+
+    ``t`` is a :class:`postback_kit.TrackerDiagnosis` (anything with ``tracker_name`` and
+    ``tracking_id``).
+    """
+    return f"{t.tracker_name} ({t.tracking_id})" if t.tracker_name else str(t.tracking_id)
+
+
+def tracker_label(t: Any) -> str:
+    """A tracker picker's option label: its name, status and lost conversions.
+
+    >>> tracker_label(diagnosis.trackers[0])            # doctest: +SKIP
+    'Clickwave US (987654321) · failing, 0 lost'
+    """
+    return f"{tracker_name(t)} · {t.status}, {t.undelivered:,} lost"
 
 
 def show_in(output: widgets.Output, *objects: object) -> None:
@@ -204,6 +230,11 @@ def _duration(value: Any) -> str:
     return f"{seconds // 3600} h {seconds % 3600 // 60:02d} min"
 
 
+_NUMERIC_KINDS = ("num", "pct", "x")
+_NUMERIC_CELL = "text-align:right;white-space:nowrap"
+_TEXT_CELL = "text-align:left"
+
+
 def html_table(
     frame: Any,
     columns: Sequence[tuple[str, str, str]],
@@ -215,8 +246,9 @@ def html_table(
     """An HTML table of ``frame`` (a polars DataFrame) with every cell HTML-escaped.
 
     ``columns`` are ``(column, header, kind)`` with kind ``text``, ``num``, ``pct``, ``x``
-    (a ratio) or ``code`` (monospace, cut at 80 characters). Rows whose ``highlight`` column is
-    true are highlighted (``class="pbk-hl"``).
+    (a ratio) or ``code`` (monospace, cut at 80 characters). Numbers (``num``, ``pct``, ``x``)
+    are right-aligned and never broken across lines (``93.4 %`` stays whole in a narrow table).
+    Rows whose ``highlight`` column is true are highlighted (``class="pbk-hl"``).
     """
     import html as _html
 
@@ -226,7 +258,7 @@ def html_table(
         hl = bool(highlight and row.get(highlight))
         style = ' class="pbk-hl" style="background:#fff3bf;font-weight:600"' if hl else ""
         cells = "".join(
-            f'<td style="text-align:{"right" if k in ("num", "pct", "x") else "left"}">'
+            f'<td style="{_NUMERIC_CELL if k in _NUMERIC_KINDS else _TEXT_CELL}">'
             f"{_dd_cell(row.get(c), k)}</td>"
             for c, _h, k in columns
         )
@@ -299,7 +331,7 @@ class DeepDiveExplorer:
         """How many times the views were recomputed (tests and benchmarks read it)."""
 
         self.tracker = widgets.Dropdown(
-            options=[(self._tracker_label(t), t.tracking_id) for t in diagnosis.trackers],
+            options=[(tracker_label(t), t.tracking_id) for t in diagnosis.trackers],
             value=self.dd.tracking_id,
             description="Tracker",
             style={"description_width": "initial"},
@@ -383,11 +415,6 @@ class DeepDiveExplorer:
         chosen = self.dd.issue(issue)
         return "all" if chosen is None else str(chosen.key)
 
-    @staticmethod
-    def _tracker_label(t: Any) -> str:
-        name = f"{t.tracker_name} ({t.tracking_id})" if t.tracker_name else t.tracking_id
-        return f"{name} · {t.status}, {t.undelivered:,} lost"
-
     def _range_steps(self) -> list[tuple[str, Any]]:
         import polars as pl
 
@@ -407,9 +434,9 @@ class DeepDiveExplorer:
 
     @staticmethod
     def _range_index(steps: list[tuple[str, Any]], since: Any, until: Any) -> tuple[int, int]:
-        from .deepdive import _utc
+        from .timeline import as_utc
 
-        lo, hi = _utc(since), _utc(until)
+        lo, hi = as_utc(since), as_utc(until)
         values = [v for _l, v in steps]
         first, last = 0, len(values) - 1
         if lo is not None and values[0] is not None:
@@ -744,18 +771,16 @@ def _error_html(exc: BaseException, *secrets: str) -> str:
     return f'<pre class="pbk-error" style="{style}">{_html.escape(text)}</pre>'
 
 
+def _pattern_text(name: str) -> str:
+    """A pattern's name as the views show it (``unclear`` says why)."""
+    return "unclear: too few postbacks to tell" if name == "unclear" else name
+
+
 def _status_html(text: str) -> str:
     import html as _html
 
     style = "white-space:pre-wrap;margin:2px 0"
     return f'<pre class="pbk-status" style="{style}">{_html.escape(text)}</pre>'
-
-
-def _nowrap_numbers(table: str) -> str:
-    """Numbers and percentages of an :func:`html_table` on one line each."""
-    return table.replace(
-        '<td style="text-align:right">', '<td style="text-align:right;white-space:nowrap">'
-    )
 
 
 class ExportChooser:
@@ -1026,6 +1051,8 @@ class Triage:
         """The tracker list (:meth:`Diagnosis.triage` rows, worst first) with ``tracker`` (name
         and ID), ``share_<class>`` (failed attempts of the class ÷ attempts) and
         ``top_signatures`` (the three worst issues' signatures with their attempts)."""
+        self.aggregates: Any = None
+        """The export's :class:`postback_kit.overview.TriageOverview` (what every pick reads)."""
         self._initial = None if tracker is None else str(tracker)
         self._hold = False
         self.tracker = widgets.Dropdown(
@@ -1054,10 +1081,10 @@ class Triage:
 
         import postback_kit as pk
 
-        from .deepdive import _utc
+        from .timeline import as_utc
 
         lf = frame.lazy()
-        lo, hi = _utc(self.since), _utc(self.until)
+        lo, hi = as_utc(self.since), as_utc(self.until)
         if lo is not None:
             lf = lf.filter(pl.col("attempt_timestamp") >= lo)
         if hi is not None:
@@ -1084,7 +1111,7 @@ class Triage:
             + (f" · <code>{_html.escape(str(self.source))}</code>" if self.source else "")
             + "</p>"
         )
-        options = [(self._label(t), t.tracking_id) for t in diagnosis.trackers]
+        options = [(tracker_label(t), t.tracking_id) for t in diagnosis.trackers]
         wanted = self._initial if self.tracker.value in ("", None) else self.tracker.value
         value = self._choose(options, wanted)
         if wanted and value and wanted not in (value, self.diagnosis.tracker(value).tracker_name):
@@ -1111,40 +1138,16 @@ class Triage:
                     return str(t.tracking_id)
         return values[0]
 
-    @staticmethod
-    def _label(t: Any) -> str:
-        return DeepDiveExplorer._tracker_label(t)
-
     def _prepare(self, diagnosis: Any) -> None:
-        """The aggregates every pick reads: the tracker list, codes and time buckets per tracker."""
+        """The aggregates every pick reads (:func:`postback_kit.overview.triage_overview`)."""
         import polars as pl
 
-        from .timeline import bucket_counts
+        from .overview import triage_overview
 
-        rows = diagnosis.triage() if diagnosis.trackers else pl.DataFrame()
-        if not rows.is_empty():
-            tops = {
-                t.tracking_id: "; ".join(
-                    f"{i.signature} ({i.attempts:,})" for i in t.issues[:3] if i.signature
-                )
-                for t in diagnosis.trackers
-            }
-            attempts = pl.col("attempts").cast(pl.Float64)
-            rows = rows.with_columns(
-                pl.when(pl.col("tracker_name").is_not_null())
-                .then(pl.format("{} ({})", pl.col("tracker_name"), pl.col("tracking_id")))
-                .otherwise(pl.col("tracking_id"))
-                .alias("tracker"),
-                *(
-                    (pl.col(f"failed_{c}") / attempts).fill_nan(0.0).alias(f"share_{c}")
-                    for c, _label in _TRIAGE_CLASSES
-                ),
-                pl.col("tracking_id").replace_strict(tops, default="").alias("top_signatures"),
-            )
+        self.aggregates = triage_overview(diagnosis)
+        rows = self.aggregates.trackers
         self.tracker_list = rows
-        present = {
-            c for c, _label in _TRIAGE_CLASSES if not rows.is_empty() and rows[f"failed_{c}"].sum()
-        }
+        present = set(self.aggregates.classes)
         self._list_columns = [
             col
             for col in _TRIAGE_LIST_COLUMNS
@@ -1159,46 +1162,6 @@ class Triage:
             if present
             else rows
         )
-        self._codes: dict[Any, pl.DataFrame] = {}
-        self._counts: dict[Any, pl.DataFrame] = {}
-        att = diagnosis.attempts
-        if att.is_empty():
-            return
-        code = pl.col("response_code").cast(pl.String).fill_null("no answer").alias("code")
-        codes = (
-            att.group_by("tracking_id", code, pl.col("outcome").cast(pl.String))
-            .agg(
-                pl.len().alias("attempts"),
-                pl.col("response_body").drop_nulls().first().alias("example"),
-            )
-            .with_columns(
-                (pl.col("attempts") / pl.col("attempts").sum().over("tracking_id")).alias("share")
-            )
-            .sort(["tracking_id", "attempts", "code"], descending=[False, True, False])
-        )
-        self._codes = codes.partition_by("tracking_id", as_dict=True)
-        series = (
-            pl.when(pl.col("failure"))
-            .then(pl.col("outcome").cast(pl.String))
-            .otherwise(pl.lit("delivered"))
-            .alias("series")
-        )
-        lf = att.lazy().select(
-            "tracking_id", "attempt_timestamp", "response_body", "failure", series
-        )
-        counts = bucket_counts(lf, diagnosis.bucket, ["tracking_id", "series"])
-        info = (
-            lf.group_by("tracking_id", "series")
-            .agg(
-                pl.col("failure").first().alias("failing"),
-                pl.col("response_body").drop_nulls().first().alias("example"),
-            )
-            .collect()
-        )
-        counts = counts.join(info, on=["tracking_id", "series"], how="left").select(
-            "tracking_id", "bucket", "series", "failing", "count", "example"
-        )
-        self._counts = counts.partition_by("tracking_id", as_dict=True)
 
     # -- per pick
 
@@ -1224,44 +1187,30 @@ class Triage:
             return
         t = d.tracker(tid)
         top = t.issues[0] if t.issues else None
-        name = f"{t.tracker_name} ({tid})" if t.tracker_name else tid
-        self.trackers_table.value = _nowrap_numbers(
-            html_table(
-                self._list_view.with_columns((pl.col("tracking_id") == tid).alias("picked")),
-                self._list_columns,
-                highlight="picked",
-                caption="Trackers ranked by impact: lost conversions, then failed attempts "
-                "(failed share by class: share of the tracker's attempts); the picked one "
-                "highlighted",
-                empty="No trackers in this export.",
-            )
+        name = tracker_name(t)
+        self.trackers_table.value = html_table(
+            self._list_view.with_columns((pl.col("tracking_id") == tid).alias("picked")),
+            self._list_columns,
+            highlight="picked",
+            caption="Trackers ranked by impact: lost conversions, then failed attempts "
+            "(failed share by class: share of the tracker's attempts); the picked one "
+            "highlighted",
+            empty="No trackers in this export.",
         )
         self.verdict.value = self._verdict_html(t, name)
-        codes = self._codes.get((tid,), pl.DataFrame())
-        self.codes_table.value = _nowrap_numbers(
-            html_table(
-                codes,
-                _TRIAGE_CODE_COLUMNS,
-                caption=f"Response codes of {name}",
-                empty="No attempts.",
-            )
+        codes = self.aggregates.codes_of(tid)
+        self.codes_table.value = html_table(
+            codes,
+            _TRIAGE_CODE_COLUMNS,
+            caption=f"Response codes of {name}",
+            empty="No attempts.",
         )
         self.issues_table.value = self._issues_html(t, name)
-        counts = self._counts.get((tid,))
-        if counts is None or counts.is_empty():
-            counts = pl.DataFrame(
-                schema={
-                    "bucket": pl.Datetime("us", "UTC"),
-                    "series": pl.String,
-                    "failing": pl.Boolean,
-                    "count": pl.Int64,
-                    "example": pl.String,
-                }
-            )
-        else:
-            counts = counts.drop("tracking_id")
+        counts = self.aggregates.counts_of(tid)
         subtitle = (
-            f"top issue: {top.category} · {top.signature} ({top.pattern})" if top else "no issues"
+            f"top issue: {top.category} · {top.signature} ({_pattern_text(top.pattern)})"
+            if top
+            else "no issues"
         )
         if len(subtitle) > 110:
             subtitle = subtitle[:109] + "…"
@@ -1316,7 +1265,7 @@ class Triage:
                 "attempts": i.attempts,
                 "deliveries": i.deliveries,
                 "undelivered": i.undelivered,
-                "pattern": i.pattern,
+                "pattern": _pattern_text(i.pattern),
                 "retry_behavior": i.retry_behavior,
                 "example": i.example.get("response_body"),
                 "hypothesis": i.hypothesis.text,
@@ -1327,13 +1276,11 @@ class Triage:
         ]
         frame = pl.DataFrame(rows, schema={c: None for c, _h, _k in _TRIAGE_ISSUE_COLUMNS})
         columns = [(c, h, "code" if k == "body" else k) for c, h, k in _TRIAGE_ISSUE_COLUMNS]
-        table = _nowrap_numbers(
-            html_table(
-                frame,
-                columns,
-                caption=f"Issues of {name} (class × body signature), worst first",
-                empty="No failing attempts: nothing to fix here.",
-            )
+        table = html_table(
+            frame,
+            columns,
+            caption=f"Issues of {name} (class × body signature), worst first",
+            empty="No failing attempts: nothing to fix here.",
         )
         bodies = "".join(
             "<details style='margin:2px 0'><summary>Example body of "
@@ -1347,7 +1294,7 @@ class Triage:
         return f'<div class="pbk-issues">{table}{bodies}</div>'
 
     def handoff_parameters(self) -> dict[str, Any]:
-        """Notebook 02's parameters for the picked tracker (papermill ``-p`` names)."""
+        """Notebook 02's parameters for the picked tracker (names of its parameters cell)."""
         params: dict[str, Any] = {"export": str(self.source) if self.source else None}
         params["tracker"] = self.tracker.value or None
         t = self.diagnosis.tracker(self.tracker.value) if self.tracker.value else None
@@ -1357,7 +1304,11 @@ class Triage:
         return {k: v for k, v in params.items() if v is not None}
 
     def papermill_command(self, output: str | None = None) -> str:
-        """The shell command that runs notebook 02 headless on the picked tracker."""
+        """The shell command that runs notebook 02 headless on the picked tracker.
+
+        Every parameter is passed with ``-r`` (a string as is): ``-p`` would read a numeric
+        tracker ID as a number, which notebook 02 would not find in the export.
+        """
         import shlex
 
         params = self.handoff_parameters()
@@ -1369,8 +1320,8 @@ class Triage:
             "postback_kit.nbexport",
             f"notebooks/{_DEEP_DIVE_NOTEBOOK}",
         ]
-        for k, v in params.items():
-            args += ["-p", k, str(v)]
+        for k, v in params.items():  # -r: strings as they are (a tracker ID is not a number)
+            args += ["-r", k, str(v)]
         args += ["-o", f"{out}.ipynb", "--export", f"{out}.html"]
         return " ".join(shlex.quote(a) for a in args)
 

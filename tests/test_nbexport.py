@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import nbformat
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
@@ -103,3 +104,46 @@ def test_offline_html_can_hide_code_and_drop_the_policy() -> None:
     body = page.split("<body", 1)[1]
     assert "chart here" in body and "plain" in body and "jp-InputArea-editor" not in body
     assert "Content-Security-Policy" not in page
+
+
+# --------------------------------------------------------------------------- command line
+
+
+def test_cli_p_reads_json_and_r_keeps_the_string_the_last_one_wins() -> None:
+    from postback_kit.nbexport import build_parser
+
+    argv = "nb.ipynb -p n 5 -p ids [1,2] -p none null -p tracker 987654321"
+    argv += " -r raw 987654321 -r x null -p word t2 -p again 1 -r again 01"
+    args = build_parser().parse_args(argv.split())
+    assert dict(args.parameters) == {
+        "n": 5,
+        "ids": [1, 2],
+        "none": None,
+        "tracker": 987654321,  # -p: a number
+        "raw": "987654321",  # -r: the ID as written
+        "x": "null",
+        "word": "t2",
+        "again": "01",
+    }
+
+
+def test_cli_runs_a_notebook_with_raw_and_json_parameters(tmp_path: Path) -> None:
+    from postback_kit.nbexport import main
+
+    cell = new_code_cell("tracker = None\ncount = 0")
+    cell.metadata["tags"] = ["parameters"]
+    nb = new_notebook(cells=[cell, new_code_cell("print(repr(tracker), repr(count))")])
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
+    source, out = tmp_path / "p.ipynb", tmp_path / "out.ipynb"
+    nbformat.write(nb, source)
+    html = tmp_path / "p.html"
+    args = [str(source), "-r", "tracker", "12345678901234567890", "-p", "count", "3"]
+    assert main([*args, "-o", str(out), "--export", str(html)]) == 0
+    ran = nbformat.read(out, as_version=4)
+    printed = "".join(o.get("text", "") for c in ran.cells for o in c.get("outputs", []))
+    assert printed == "'12345678901234567890' 3\n"
+    assert "12345678901234567890" in html.read_text("utf-8")

@@ -52,7 +52,7 @@ def test_runs_on_the_bundled_sample_and_shows_the_worst_tracker(sample_run: Note
     text = stream_text(sample_run)
     assert "7 file(s), 24,031 rows read, 24,031 loaded, 0 rejected" in text
     assert "Сеть Ромашка — iOS и Android (3377699720527872) · failing, 179 lost" in text
-    assert "-p tracker 3377699720527872" in text  # the hand-off to notebook 02
+    assert "-r tracker 3377699720527872" in text  # the hand-off to notebook 02
     values = widget_values(sample_run)
     assert values["Tracker"].startswith("Сеть Ромашка")
     assert values["Export"].startswith("bundled sample") and values["Token"] == ""
@@ -182,7 +182,7 @@ def test_the_handoff_runs_notebook_02_on_the_picked_tracker(
     assert command == triage.papermill_command()  # the notebook printed the same hand-off
     triage.tracker.value = "81064793292668928"
     args = shlex.split(triage.papermill_command())
-    params = {args[i + 1]: args[i + 2] for i, a in enumerate(args) if a == "-p"}
+    params = {args[i + 1]: args[i + 2] for i, a in enumerate(args) if a == "-r"}
     assert params == {
         "export": str(source),
         "tracker": "81064793292668928",

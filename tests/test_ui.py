@@ -78,3 +78,36 @@ def test_chart_view_exports_as_a_static_offline_chart() -> None:
     (static,) = static_widgets(nb).cells[0].outputs
     page = static["data"]["text/html"]
     assert 'class="pbk-chart-frame"' in page and 'title="kept"' in page
+
+
+def test_tracker_name_and_label_of_a_tracker_with_and_without_name() -> None:
+    from types import SimpleNamespace
+
+    named = SimpleNamespace(
+        tracking_id="0123", tracker_name="Clickwave US", status="failing", undelivered=1234
+    )
+    bare = SimpleNamespace(tracking_id="0123", tracker_name=None, status="healthy", undelivered=0)
+    assert ui.tracker_name(named) == "Clickwave US (0123)"
+    assert ui.tracker_name(bare) == "0123"
+    assert ui.tracker_label(named) == "Clickwave US (0123) · failing, 1,234 lost"
+    assert ui.tracker_label(bare) == "0123 · healthy, 0 lost"
+
+
+def test_html_table_keeps_numbers_on_one_line_and_lets_text_wrap() -> None:
+    import re
+
+    frame = pl.DataFrame(
+        {"name": ["a long tracker name"], "n": [12345], "share": [0.934], "lift": [2.5]}
+    )
+    columns = (("name", "tracker", "text"), ("n", "n", "num"), ("share", "share", "pct"))
+    out = ui.html_table(frame, (*columns, ("lift", "lift", "x")))
+    cells = dict(
+        (text, style) for style, text in re.findall(r'<td style="([^"]*)">([^<]*)</td>', out)
+    )
+    nowrap = "text-align:right;white-space:nowrap"
+    assert cells == {
+        "a long tracker name": "text-align:left",
+        "12,345": nowrap,
+        "93.4 %": nowrap,
+        "2.50×": nowrap,
+    }

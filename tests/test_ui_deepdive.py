@@ -88,7 +88,9 @@ def test_time_range_changes_the_parameter_and_segment_tables(
     explorer.period.index = (0, cut)
     assert explorer.until == at(1, 1, 0) and labels[cut] == "01 Nov 01:00"
     assert explorer.parameters_table.value != whole
-    assert '<td style="text-align:right">2</td>' in explorer.parameters_table.value
+    assert (
+        '<td style="text-align:right;white-space:nowrap">2</td>' in explorer.parameters_table.value
+    )
     explorer.period.index = (values.index(at(2, 0, 0)), len(values) - 1)
     assert "hits no postback" in explorer.segments_table.value
 

@@ -148,6 +148,7 @@ def test_tracker_list_ranks_by_lost_conversions_with_failed_shares_by_class(
     assert "soft failure" not in head  # no tracker of the export has one
     t2_row = triage.trackers_table.value.split(">t2<")[1].split("</tr>")[0]
     assert '<span style="color:#999">—</span>' in t2_row and "50.0 %" in t2_row
+    assert '<td style="text-align:right;white-space:nowrap">50.0 %</td>' in t2_row  # one line
 
 
 def test_first_view_shows_codes_signatures_examples_hypothesis_and_next_action(
@@ -188,7 +189,7 @@ def test_picking_a_tracker_redraws_tables_and_chart_in_place(triage: ui.Triage) 
     assert ">t2<" in picked_row
     assert "<code>no answer</code>" in triage.codes_table.value
     assert "Error codes:</b> no answer (3), 500 (1)" in triage.verdict.value
-    assert "-p tracker t2" in triage.handoff.value
+    assert "-r tracker t2" in triage.handoff.value
 
 
 def test_bodies_are_always_escaped(triage: ui.Triage) -> None:
@@ -218,10 +219,32 @@ def test_handoff_gives_notebook_02_its_parameters(triage: ui.Triage) -> None:
     }
     command = triage.papermill_command()
     assert command.startswith(
-        "python -m postback_kit.nbexport notebooks/02_export_deep_dive.ipynb -p export exports/x"
+        "python -m postback_kit.nbexport notebooks/02_export_deep_dive.ipynb -r export exports/x"
     )
-    assert "-p issue 't2|network_error|(no answer)'" in command
+    assert "-r issue 't2|network_error|(no answer)'" in command
     assert "02_export_deep_dive.ipynb" in triage.handoff.value
+
+
+def test_handoff_command_passes_a_numeric_tracker_id_as_a_string(
+    diagnosis: pk.Diagnosis,
+) -> None:
+    import shlex
+
+    from postback_kit import nbexport
+
+    tid = "12345678901234567890"  # over int64: read as JSON it would be another type
+    frame = _frame().with_columns(pl.col("tracking_id").replace({"t2": tid}))
+    triage = ui.Triage(pk.diagnose(frame, bucket="1h"), tracker=tid, source="2026")
+    args = shlex.split(triage.papermill_command())
+    assert args[:4] == [
+        "python",
+        "-m",
+        "postback_kit.nbexport",
+        "notebooks/02_export_deep_dive.ipynb",
+    ]
+    parsed = dict(nbexport.build_parser().parse_args(args[3:]).parameters)
+    assert parsed == triage.handoff_parameters()  # what nbexport hands to papermill
+    assert parsed["tracker"] == tid and parsed["export"] == "2026"  # strings, not numbers
 
 
 def test_load_diagnoses_within_since_and_until_and_keeps_a_named_tracker() -> None:
@@ -379,3 +402,18 @@ def test_an_export_with_nothing_in_the_time_range_clears_the_views(triage: ui.Tr
     assert triage.diagnosis.trackers == [] and triage.tracker.value == ""
     assert "No trackers in this export." in triage.trackers_table.value
     assert triage.issues_table.value == "" and triage.verdict.value == ""
+
+
+def test_an_unclear_pattern_says_why() -> None:
+    # one 400 among 120 postbacks, 4 an hour: too few to tell a constant 1 % from one burst
+    rows = [
+        ("t9", f"https://z.example/?cid={i}", 400 if i == 60 else 200, "bad" if i == 60 else "OK",
+         at(1, 0) + (at(1, 1) - at(1, 0)) * (i // 4))
+        for i in range(120)
+    ]  # fmt: skip
+    frame = pl.DataFrame(rows, schema=_frame().schema, orient="row")
+    triage = ui.Triage(pk.diagnose(frame, bucket="1h"), progress=False)
+    (issue,) = triage.diagnosis.tracker("t9").issues
+    assert issue.pattern == "unclear"
+    assert "unclear: too few postbacks to tell" in triage.issues_table.value
+    assert "(unclear: too few postbacks to tell)" in triage.timeline_view.spec["title"]["subtitle"]

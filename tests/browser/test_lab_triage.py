@@ -49,7 +49,7 @@ def test_triage_notebook_in_jupyterlab(lab) -> None:
     assert _titles(lab) == ["Failed attempts over time by class: AppBoost CPA (81064793292668928)"]
     assert "INVALID_SECURITY_TOKENS" in _tables(lab)
     assert "AppBoost CPA" in _picked_row(lab)
-    assert "-p tracker 81064793292668928" in lab.page.locator(".pbk-handoff").text_content()
+    assert "-r tracker 81064793292668928" in lab.page.locator(".pbk-handoff").text_content()
     (chart,) = lab.charts(1, timeout=60)
     assert "AppBoost CPA" in chart.title
     lab.screenshot("tracker", show=lab.page.locator("iframe.pbk-chart-frame").first)
