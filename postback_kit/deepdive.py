@@ -39,7 +39,7 @@ from .diagnose import ISSUE_OUTCOMES as _DIAGNOSE_ISSUE_OUTCOMES
 from .errors import ConfigError, PostbackKitError
 from .params import parameter_table
 from .segments import MIN_HITS, WHOLE_TRAFFIC, Segment, find_segment, segment_table
-from .timeline import BUCKETS
+from .timeline import BUCKETS, pattern_label
 from .timeline import as_utc as _utc
 
 if TYPE_CHECKING:
@@ -862,7 +862,7 @@ def _verdict_text(
             when += f", since {chosen.started_at:%Y-%m-%d %H:%M} UTC"
         if chosen.ended_at is not None:
             when += f", until {chosen.ended_at:%Y-%m-%d %H:%M} UTC"
-        parts.append(f"Pattern over the export: {chosen.pattern}{when}.")
+        parts.append(f"Pattern over the export: {pattern_label(chosen.pattern)}{when}.")
     return " ".join(parts)
 
 

@@ -42,6 +42,7 @@ from .diagnose import _EXAMPLE_COLUMNS, Issue
 from .errors import ConfigError, PostbackKitError
 from .redact import ID_PARAMETERS, Redactor
 from .schema import PII_FIELDS
+from .timeline import pattern_label
 
 if TYPE_CHECKING:
     import altair as alt
@@ -532,7 +533,7 @@ def _dl(facts: list[tuple[str, str]]) -> str:
 
 
 def _pattern_text(i: ReportIssue) -> str:
-    text = f"{i.pattern}, in {i.coverage:.0%} of the time buckets with traffic"
+    text = f"{pattern_label(i.pattern)}, in {i.coverage:.0%} of the time buckets with traffic"
     if i.started_at:
         text += f"; started {_iso(i.started_at)}"
     if i.ended_at:

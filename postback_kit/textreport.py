@@ -5,6 +5,8 @@ from __future__ import annotations
 import textwrap
 from typing import TYPE_CHECKING, Any
 
+from .timeline import pattern_label
+
 if TYPE_CHECKING:
     from .diagnose import Diagnosis, Issue
 
@@ -16,7 +18,7 @@ def _pct(x: float) -> str:
 
 
 def _when(issue: Issue) -> str:
-    parts = [issue.pattern]
+    parts = [pattern_label(issue.pattern)]
     if issue.started_at:
         parts.append(f"since {issue.started_at:%Y-%m-%d %H:%M} UTC")
     if issue.ended_at:

@@ -60,6 +60,19 @@ PATTERNS: tuple[str, ...] = (
 """Names of :class:`Pattern` (``none``: the issue has no hits; ``unclear``: too few postbacks
 to tell, see :func:`classify_pattern`)."""
 
+PATTERN_LABELS: dict[str, str] = {"unclear": "unclear: too few postbacks to tell"}
+"""How the views show a pattern whose bare name would mislead."""
+
+
+def pattern_label(name: str) -> str:
+    """A pattern's name as the views show it.
+
+    >>> pattern_label("unclear"), pattern_label("persistent")
+    ('unclear: too few postbacks to tell', 'persistent')
+    """
+    return PATTERN_LABELS.get(name, name)
+
+
 # thresholds of classify_pattern (see its docstring)
 QUIET_MAX_CHANCE = 0.05
 NOISE_RATE_FACTOR = 0.25

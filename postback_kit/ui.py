@@ -10,7 +10,11 @@ where :mod:`postback_kit.nbexport` draws the output's last content statically.
 import anywidget
 import ipywidgets as widgets
 import traitlets
+
+from .timeline import pattern_label
 import traitlets
+
+from .timeline import pattern_label
 >>> from postback_kit import charts, ui
 >>> area = widgets.Output()
 >>> pick = ui.picker(["t1", "t2"], lambda t: ui.show_in(area, charts.ChartDisplay(chart_for(t))),
@@ -26,6 +30,8 @@ from typing import Any
 import anywidget
 import ipywidgets as widgets
 import traitlets
+
+from .timeline import pattern_label
 
 __all__ = [
     "ChartView",
@@ -771,11 +777,6 @@ def _error_html(exc: BaseException, *secrets: str) -> str:
     return f'<pre class="pbk-error" style="{style}">{_html.escape(text)}</pre>'
 
 
-def _pattern_text(name: str) -> str:
-    """A pattern's name as the views show it (``unclear`` says why)."""
-    return "unclear: too few postbacks to tell" if name == "unclear" else name
-
-
 def _status_html(text: str) -> str:
     import html as _html
 
@@ -1208,7 +1209,7 @@ class Triage:
         self.issues_table.value = self._issues_html(t, name)
         counts = self.aggregates.counts_of(tid)
         subtitle = (
-            f"top issue: {top.category} · {top.signature} ({_pattern_text(top.pattern)})"
+            f"top issue: {top.category} · {top.signature} ({pattern_label(top.pattern)})"
             if top
             else "no issues"
         )
@@ -1265,7 +1266,7 @@ class Triage:
                 "attempts": i.attempts,
                 "deliveries": i.deliveries,
                 "undelivered": i.undelivered,
-                "pattern": _pattern_text(i.pattern),
+                "pattern": pattern_label(i.pattern),
                 "retry_behavior": i.retry_behavior,
                 "example": i.example.get("response_body"),
                 "hypothesis": i.hypothesis.text,
