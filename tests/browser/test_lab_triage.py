@@ -175,6 +175,22 @@ def test_fetch_form_in_jupyterlab_never_shows_or_keeps_the_token(lab, tmp_path) 
         )
         assert TOKEN not in "\n".join(values)
 
+        # typed again, then a fetch from code (as the notebook's next cell does), refused: the
+        # field is emptied all the same, and what was typed never left the page
+        token.press_sequentially(TOKEN)
+        assert token.input_value() == TOKEN
+        lab.page.evaluate(
+            """async (code) => {
+                const kernel = window.jupyterapp.shell.currentWidget.sessionContext.session.kernel;
+                await kernel.requestExecute({ code }).done;
+            }""",
+            f"form.dest.value = {str(tmp_path / 'other')!r}\n"  # a fresh folder: asks the API
+            "try:\n    form.submit(token='y0_refused')\nexcept Exception:\n    pass",
+        )
+        _wait(lambda: token.input_value() == "")
+        auth = [r.headers["authorization"] for r in api.requests]
+        assert auth[:2] == [f"OAuth {TOKEN}"] * 2 and set(auth[2:]) == {"OAuth y0_refused"}
+
         # fetched: the saved notebook (outputs and widget state) has no token either
         saved = _save(lab, name)
         assert "24,031 rows read" in saved  # saved after the run, outputs included
