@@ -191,6 +191,13 @@ def test_fetch_form_in_jupyterlab_never_shows_or_keeps_the_token(lab, tmp_path) 
         auth = [r.headers["authorization"] for r in api.requests]
         assert auth[:2] == [f"OAuth {TOKEN}"] * 2 and set(auth[2:]) == {"OAuth y0_refused"}
 
+        # Enter in the field is Fetch too
+        token.press_sequentially(TOKEN)
+        token.press("Enter")
+        _wait(lambda: str(tmp_path / "other") in (info.text_content() or ""), 120)
+        assert token.input_value() == ""
+        assert api.requests[-1].headers["authorization"] == f"OAuth {TOKEN}"
+
         # fetched: the saved notebook (outputs and widget state) has no token either
         saved = _save(lab, name)
         assert "24,031 rows read" in saved  # saved after the run, outputs included
