@@ -847,7 +847,9 @@ export default {
     const id = "pbk-token-" + Math.random().toString(36).slice(2);
     const row = document.createElement("div");
     row.className = "pbk-token";
-    row.style.cssText = "display:flex;align-items:center;flex-wrap:wrap;gap:4px 8px;margin:2px 0";
+    row.style.cssText =
+      "display:flex;align-items:center;flex-wrap:wrap;gap:4px 8px;" +
+      "margin:var(--jp-widgets-margin, 2px)";
     const label = document.createElement("label");
     label.htmlFor = id;
     label.style.cssText = "font-size:var(--jp-widgets-font-size, 13px);white-space:nowrap";
