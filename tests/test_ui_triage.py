@@ -95,16 +95,28 @@ def _html(triage: ui.Triage) -> str:
 
 def _states(*roots: widgets.Widget) -> str:
     """Every synced state of the widgets below ``roots``, as JSON text."""
-    seen: list[str] = []
+    return "\n".join(json.dumps(w.get_state(), default=str) for w in _widgets(*roots))
+
+
+def _all_widget_states() -> str:
+    """The synced state of every widget alive in this process (layouts and styles too)."""
+    from ipywidgets.widgets.widget import _instances
+
+    return "\n".join(json.dumps(w.get_state(), default=str) for w in list(_instances.values()))
+
+
+def _widgets(*roots: widgets.Widget) -> list[widgets.Widget]:
+    """``roots`` and every widget below them."""
+    seen: list[widgets.Widget] = []
 
     def walk(w: Any) -> None:
-        seen.append(json.dumps(w.get_state(), default=str))
+        seen.append(w)
         for child in getattr(w, "children", ()):
             walk(child)
 
     for root in roots:
         walk(root)
-    return "\n".join(seen)
+    return seen
 
 
 # --------------------------------------------------------------------------- the tracker list
@@ -322,6 +334,37 @@ def api() -> Iterator[FakeLogsApi]:
     assert not server.errors, server.errors[0]
 
 
+def _press_fetch(form: ui.FetchForm, typed: str) -> dict[str, Any]:
+    """What the browser sends when *Fetch* is pressed: the field's text in a custom message
+    (ipywidgets' comm message, handled as a kernel handles it). Returns the message."""
+    content = {"type": "pbk-submit", "token": typed}
+    msg = {"content": {"data": {"method": "custom", "content": content}}, "buffers": []}
+    form.token._handle_msg(msg)
+    return msg
+
+
+def test_token_field_keeps_no_text_in_widget_state() -> None:
+    got: list[str] = []
+    field = ui.TokenField(on_submit=got.append, button_description="Fetch")
+    before = field.get_state()
+    assert set(before) >= {"description", "placeholder", "button_description", "disabled"}
+    assert not {"value", "token", "has_token", "length"} & set(before)
+    # the browser code writes no state at all: the text leaves the page only by message
+    esm = field._esm
+    assert 'type = "password"' in esm and '"autocomplete", "off"' in esm
+    assert "model.set(" not in esm and "save_changes" not in esm and "model.send(" in esm
+    content = {"type": "pbk-submit", "token": " s "}
+    msg = {"content": {"data": {"method": "custom", "content": content}}, "buffers": []}
+    field._handle_msg(msg)
+    assert got == ["s"]
+    assert "token" not in content  # the kernel keeps no copy in the message it handled
+    assert field.get_state() == before
+    # other messages are not a submit
+    field._handle_msg({"content": {"data": {"method": "custom", "content": {"type": "x"}}}})
+    field._handle_msg({"content": {"data": {"method": "custom", "content": "pbk-submit"}}})
+    assert got == ["s"]
+
+
 def test_fetch_form_fetches_loads_and_clears_the_token(
     api: FakeLogsApi,
     tmp_path: Path,
@@ -340,11 +383,12 @@ def test_fetch_form_fetches_loads_and_clears_the_token(
         poll_interval=0.01,
     )
     assert (form.since.value, form.until.value) == (date(2024, 3, 1), date(2024, 3, 1))
-    assert isinstance(form.token, widgets.Password)
-    form.token.value = TOKEN  # what typing into the field does
-    form.button.click()
+    assert isinstance(form.token, ui.TokenField)
+    assert not any(isinstance(w, widgets.Password) for w in _widgets(form.widget))
+    msg = _press_fetch(form, TOKEN)  # typed into the field, then Fetch pressed
 
-    assert form.token.value == ""
+    assert TOKEN not in json.dumps(msg)
+    assert not form.token.disabled
     assert [r.headers["authorization"] for r in api.requests] == [f"OAuth {TOKEN}"]
     assert "1 file(s), 24 rows read, 24 loaded" in form.status.value
     assert triage.tracker.value == "12345678901234567890"
@@ -352,8 +396,18 @@ def test_fetch_form_fetches_loads_and_clears_the_token(
     out, err = capfd.readouterr()
     page = "\n".join([out, err, _states(form.widget), _html(triage), str(form.log.outputs)])
     assert TOKEN not in page
+    assert TOKEN not in repr(vars(form)) and TOKEN not in repr(vars(form.token))
+    assert TOKEN not in _all_widget_states()
     for p in (tmp_path / "x").rglob("*"):
         assert TOKEN not in str(p) and (p.is_dir() or TOKEN.encode() not in p.read_bytes())
+
+    # headless: the token given to submit() is used for that fetch only
+    api.requests.clear()
+    form.dest.value = str(tmp_path / "y")  # a fresh folder: a fetch there asks the API again
+    report = form.submit(token=TOKEN).report
+    assert report.rows_loaded == 24
+    assert [r.headers["authorization"] for r in api.requests] == [f"OAuth {TOKEN}"]
+    assert TOKEN not in _states(form.widget) and TOKEN not in repr(vars(form))
 
 
 def test_fetch_form_refusal_is_shown_without_the_token_and_the_field_is_cleared(
@@ -373,13 +427,13 @@ def test_fetch_form_refusal_is_shown_without_the_token_and_the_field_is_cleared(
         on_load=triage.load,
         base_url=api.url,
     )
-    form.token.value = wrong
-    form.button.click()
-    assert form.token.value == ""
+    _press_fetch(form, wrong)
+    assert not form.token.disabled
     assert 'class="pbk-error"' in form.status.value and "401" in form.status.value
     assert triage.diagnosis is None  # nothing loaded
     out, err = capfd.readouterr()
     assert wrong not in "\n".join([out, err, _states(form.widget), str(form.log.outputs)])
+    assert wrong not in _all_widget_states()
 
     # an empty field falls back to the environment (what a headless run uses)
     monkeypatch.setenv("APPMETRICA_TOKEN", TOKEN)

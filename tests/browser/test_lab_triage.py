@@ -82,9 +82,36 @@ def test_triage_notebook_in_jupyterlab(lab) -> None:
     lab.watch.assert_clean()
 
 
+SAVE_WIDGET_STATE = "@jupyter-widgets/jupyterlab-manager:saveWidgetState"
+
+
+def _save(lab, name: str) -> str:
+    """Save the notebook (File > Save) and return the saved file's text."""
+    lab.page.evaluate("() => window.jupyterapp.commands.execute('docmanager:save')")
+    lab.page.wait_for_function(
+        "() => !window.jupyterapp.shell.currentWidget.context.model.dirty", timeout=30_000
+    )
+    return (lab.server.root / "notebooks" / name).read_text("utf-8")
+
+
+def _saved_widget(saved: str, model_name: str, description: str) -> dict:
+    """The saved widget state of the ``model_name`` widget labelled ``description``."""
+    import json
+
+    state = json.loads(saved)["metadata"]["widgets"]["application/vnd.jupyter.widget-state+json"]
+    (found,) = [
+        m["state"]
+        for m in state["state"].values()
+        if m["model_name"] == model_name and m["state"].get("description") == description
+    ]
+    return found
+
+
 def test_fetch_form_in_jupyterlab_never_shows_or_keeps_the_token(lab, tmp_path) -> None:
-    """The Logs API tab against a local imitation of the API: the token typed into the password
-    field is used, then emptied; it is on the page nowhere and not in the saved notebook."""
+    """The Logs API tab against a local imitation of the API, with JupyterLab's "Save Widget
+    State Automatically" on: the token typed into the password field is in the saved notebook
+    neither before nor after Fetch; Fetch uses it, empties the field, and the page shows it
+    nowhere."""
     from tests.test_api import TOKEN, FakeLogsApi, Reply, ok
 
     def app(req):
@@ -105,6 +132,16 @@ def test_fetch_form_in_jupyterlab_never_shows_or_keeps_the_token(lab, tmp_path) 
         lab.open(name)
         lab.run_all(timeout=240)
         lab.charts(1, timeout=120)
+        # Settings > Save Widget State Automatically: every save writes the widgets' state
+        lab.page.evaluate(
+            """async (id) => { const c = window.jupyterapp.commands;
+                               if (!c.isToggled(id)) await c.execute(id); }""",
+            SAVE_WIDGET_STATE,
+        )
+        lab.page.wait_for_function(
+            "(id) => window.jupyterapp.commands.isToggled(id)", arg=SAVE_WIDGET_STATE
+        )
+        cells = lab.page.locator(".jp-NotebookPanel .jp-Cell").count()
         lab.page.locator(".widget-tab .lm-TabBar-tab", has_text="Logs API").first.click()
         field = lab.page.locator(".widget-text").filter(
             has=lab.page.locator("label", has_text="Application ID")
@@ -112,8 +149,18 @@ def test_fetch_form_in_jupyterlab_never_shows_or_keeps_the_token(lab, tmp_path) 
         field.locator("input").fill("1111")
         token = lab.page.locator("input[type=password]")
         assert token.count() == 1
-        token.fill(TOKEN)
-        token.press("Tab")  # the value reaches the kernel
+        assert token.get_attribute("autocomplete") == "off"
+        token.press_sequentially(TOKEN)  # keystrokes, as typed: no notebook shortcut fires
+        token.press("Tab")
+        assert token.input_value() == TOKEN
+        assert lab.page.locator(".jp-NotebookPanel .jp-Cell").count() == cells
+
+        # typed, not fetched yet: the saved widget state has the form, not the token
+        saved = _save(lab, name)
+        assert _saved_widget(saved, "TextModel", "Application ID")["value"] == "1111"
+        assert _saved_widget(saved, "AnyModel", "Token")["button_description"] == "Fetch"
+        assert TOKEN not in saved
+
         lab.page.locator(".widget-button", has_text="Fetch").first.click()
         info = lab.page.locator(".pbk-export-info")
         _wait(lambda: str(dest) in (info.text_content() or ""), 120)
@@ -123,13 +170,40 @@ def test_fetch_form_in_jupyterlab_never_shows_or_keeps_the_token(lab, tmp_path) 
         assert "48 rows read, 48 loaded" in lab.page.locator(".pbk-status").last.inner_text()
         lab.screenshot("fetched", show=lab.page.locator(".pbk-status").last)
         assert TOKEN not in lab.page.content()
-        lab.page.evaluate("() => window.jupyterapp.commands.execute('docmanager:save')")
-        lab.page.wait_for_function(
-            "() => !window.jupyterapp.shell.currentWidget.context.model.dirty", timeout=30_000
+        values = lab.page.evaluate(
+            "() => Array.from(document.querySelectorAll('input, textarea'), e => e.value)"
         )
-        saved = (lab.server.root / "notebooks" / name).read_text("utf-8")
+        assert TOKEN not in "\n".join(values)
+
+        # typed again, then a fetch from code (as the notebook's next cell does), refused: the
+        # field is emptied all the same, and what was typed never left the page
+        token.press_sequentially(TOKEN)
+        assert token.input_value() == TOKEN
+        lab.page.evaluate(
+            """async (code) => {
+                const kernel = window.jupyterapp.shell.currentWidget.sessionContext.session.kernel;
+                await kernel.requestExecute({ code }).done;
+            }""",
+            f"form.dest.value = {str(tmp_path / 'other')!r}\n"  # a fresh folder: asks the API
+            "try:\n    form.submit(token='y0_refused')\nexcept Exception:\n    pass",
+        )
+        _wait(lambda: token.input_value() == "")
+        auth = [r.headers["authorization"] for r in api.requests]
+        assert auth[:2] == [f"OAuth {TOKEN}"] * 2 and set(auth[2:]) == {"OAuth y0_refused"}
+
+        # Enter in the field is Fetch too
+        token.press_sequentially(TOKEN)
+        token.press("Enter")
+        _wait(lambda: str(tmp_path / "other") in (info.text_content() or ""), 120)
+        assert token.input_value() == ""
+        assert api.requests[-1].headers["authorization"] == f"OAuth {TOKEN}"
+
+        # fetched: the saved notebook (outputs and widget state) has no token either
+        saved = _save(lab, name)
         assert "24,031 rows read" in saved  # saved after the run, outputs included
+        assert _saved_widget(saved, "TextModel", "Application ID")["value"] == "1111"
         assert TOKEN not in saved
+        assert TOKEN not in lab.server.log.read_text("utf-8", errors="replace")
         assert not lab.output_errors()
         lab.watch.assert_clean()
     finally:
