@@ -6,15 +6,7 @@ pattern: a picker calls a function with the chosen value; the function puts new 
 flicker, no "run the cell again") and also works headless (papermill) and in exported HTML,
 where :mod:`postback_kit.nbexport` draws the output's last content statically.
 
->>> import anywidget
-import anywidget
-import ipywidgets as widgets
-import traitlets
-
-from .timeline import pattern_label
-import traitlets
-
-from .timeline import pattern_label
+>>> import ipywidgets as widgets
 >>> from postback_kit import charts, ui
 >>> area = widgets.Output()
 >>> pick = ui.picker(["t1", "t2"], lambda t: ui.show_in(area, charts.ChartDisplay(chart_for(t))),
