@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
+from .classify import OUTCOMES
 from .schema import require_columns
 from .timeline import series_counts
 
@@ -30,14 +31,7 @@ __all__ = [
     "triage_overview",
 ]
 
-FAILING_CLASSES: tuple[str, ...] = (
-    "request_error",
-    "partner_error",
-    "network_error",
-    "other_code",
-    "soft_failure",
-    "false_failure",
-)
+FAILING_CLASSES: tuple[str, ...] = tuple(o for o in OUTCOMES if o != "success")
 """The outcomes a tracker list shows a failed share of (``share_<class>``), in this order."""
 
 NO_ANSWER = "no answer"

@@ -23,6 +23,7 @@ import anywidget
 import ipywidgets as widgets
 import traitlets
 
+from .overview import FAILING_CLASSES
 from .timeline import pattern_label
 
 __all__ = [
@@ -639,20 +640,14 @@ class DeepDiveExplorer:
 # them and redraws. Every text from the export is HTML-escaped here.
 
 _TRIAGE_EXPORT_SUFFIXES = (".csv", ".csv.gz", ".json", ".json.gz", ".parquet", ".pq")
-_TRIAGE_CLASSES = (
-    ("request_error", "4xx"),
-    ("partner_error", "5xx"),
-    ("network_error", "no answer"),
-    ("other_code", "other code"),
-    ("soft_failure", "soft failure"),
-    ("false_failure", "false failure"),
-)
+_CLASS_LABELS = {"request_error": "4xx", "partner_error": "5xx", "network_error": "no answer"}
+"""Short column headers of the tracker list; other classes are named with spaces."""
 _TRIAGE_LIST_COLUMNS = (
     ("tracker", "tracker", "text"),
     ("status", "status", "text"),
     ("attempts", "attempts", "num"),
     ("failure_share", "failed share", "pct"),
-    *((f"share_{c}", f"{label}", "pct") for c, label in _TRIAGE_CLASSES),
+    *((f"share_{c}", _CLASS_LABELS.get(c, c.replace("_", " ")), "pct") for c in FAILING_CLASSES),
     ("undelivered", "lost conversions", "num"),
     ("retrying", "still retrying", "num"),
     ("top_signatures", "top signatures", "text"),

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import nbformat
+import pytest
 from nbformat import NotebookNode
 
 from postback_kit.nbexport import WIDGET_STATE, notebook_to_html, run_notebook
@@ -67,6 +68,24 @@ def widget_values(nb: NotebookNode) -> dict[str, Any]:
         elif "value" in props:
             values[props["description"]] = props["value"]
     return values
+
+
+def html_widgets(nb: NotebookNode) -> list[str]:
+    """Values of the HTML widgets (tables drawn by pickers) the run left behind."""
+    return [
+        str(m["state"].get("value", ""))
+        for m in widget_state(nb).values()
+        if m.get("model_name") == "HTMLModel"
+    ]
+
+
+def run_on_bundled_sample(notebook: str, cache: Path, chart_cache: Path) -> NotebookNode:
+    """Execute ``notebook`` on its defaults (the bundled sample) with its own chart cache."""
+    seed_chart_cache(chart_cache, cache)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("POSTBACK_KIT_CACHE_DIR", str(cache))
+        mp.delenv("POSTBACK_KIT_SAMPLE", raising=False)
+        return execute(notebook)
 
 
 def _outputs(nb: NotebookNode) -> list[dict[str, Any]]:

@@ -14,23 +14,14 @@ from tests.notebook_helpers import (
     execute,
     export_html,
     html_outputs,
-    seed_chart_cache,
+    html_widgets,
+    run_on_bundled_sample,
     stream_text,
-    widget_state,
     widget_values,
 )
 
 NOTEBOOK = "02_export_deep_dive.ipynb"
 MOBIREACH = "1152921504606846976"  # partner 5xx in bursts, two signatures
-
-
-def html_widgets(nb: NotebookNode) -> list[str]:
-    """Values of the HTML widgets (the explorer's tables) the run left behind."""
-    return [
-        str(m["state"].get("value", ""))
-        for m in widget_state(nb).values()
-        if m.get("model_name") == "HTMLModel"
-    ]
 
 
 @pytest.fixture(scope="module")
@@ -39,11 +30,7 @@ def sample_run(
 ) -> Iterator[NotebookNode]:
     """The notebook on its defaults: the bundled sample, its top failing tracker."""
     cache = tmp_path_factory.mktemp("deepdive-cache")
-    seed_chart_cache(chart_cache, cache)
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("POSTBACK_KIT_CACHE_DIR", str(cache))
-        mp.delenv("POSTBACK_KIT_SAMPLE", raising=False)
-        yield execute(NOTEBOOK)
+    yield run_on_bundled_sample(NOTEBOOK, cache, chart_cache)
 
 
 def test_runs_on_the_bundled_sample_and_its_top_failing_tracker(sample_run: NotebookNode) -> None:

@@ -15,9 +15,9 @@ from tests.notebook_helpers import (
     chart_specs,
     execute,
     export_html,
-    seed_chart_cache,
+    html_widgets,
+    run_on_bundled_sample,
     stream_text,
-    widget_state,
     widget_values,
 )
 from tests.test_api import TOKEN, FakeLogsApi, Reply, Request, ok
@@ -26,26 +26,13 @@ NOTEBOOK = "01_triage.ipynb"
 MOBIREACH = "1152921504606846976"  # partner 5xx in bursts, two signatures
 
 
-def html_widgets(nb: NotebookNode) -> str:
-    """Values of the HTML widgets (the triage tables) the run left behind."""
-    return "\n".join(
-        str(m["state"].get("value", ""))
-        for m in widget_state(nb).values()
-        if m.get("model_name") == "HTMLModel"
-    )
-
-
 @pytest.fixture(scope="module")
 def sample_run(
     tmp_path_factory: pytest.TempPathFactory, chart_cache: Path
 ) -> Iterator[NotebookNode]:
     """The notebook on its defaults: the bundled sample, its worst tracker."""
     cache = tmp_path_factory.mktemp("triage-cache")
-    seed_chart_cache(chart_cache, cache)
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("POSTBACK_KIT_CACHE_DIR", str(cache))
-        mp.delenv("POSTBACK_KIT_SAMPLE", raising=False)
-        yield execute(NOTEBOOK)
+    yield run_on_bundled_sample(NOTEBOOK, cache, chart_cache)
 
 
 def test_runs_on_the_bundled_sample_and_shows_the_worst_tracker(sample_run: NotebookNode) -> None:
@@ -57,7 +44,7 @@ def test_runs_on_the_bundled_sample_and_shows_the_worst_tracker(sample_run: Note
     assert values["Tracker"].startswith("Сеть Ромашка")
     assert values["Export"].startswith("bundled sample")
     assert "Token" not in values  # the token field has no value: nothing of it is saved
-    page = html_widgets(sample_run)
+    page = "\n".join(html_widgets(sample_run))
     assert "24,031 attempts of 10 trackers (8 with errors)" in page
     assert page.count("<tr") >= 10 + 1  # every tracker in the list
     assert "<code>Invalid device id</code>" in page and "Next action:" in page
@@ -92,7 +79,7 @@ def test_runs_on_a_generated_export_from_the_sample_variable(
     values = widget_values(nb)
     assert values["Tracker"].startswith(f"MobiReach — installs ({MOBIREACH})")
     assert values["File, folder or glob"] == str(tmp_path / "export" / "csv")
-    page = html_widgets(nb)
+    page = "\n".join(html_widgets(nb))
     assert "Bad Gateway" in page and "Service Temporarily Unavailable" in page
     assert f"<code>{tmp_path / 'export' / 'csv'}</code>" in page  # not the bundled sample
     (timeline,) = chart_specs(nb)
@@ -134,7 +121,7 @@ def test_fetches_headless_with_the_token_from_the_environment(
     text = stream_text(nb)
     assert "2 file(s), 48 rows read, 48 loaded, 0 rejected" in text
     assert "Аdvertising iOS campaign (12345678901234567890) · failing" in text
-    assert "malformed clickId" in html_widgets(nb)
+    assert "malformed clickId" in "\n".join(html_widgets(nb))
     assert widget_values(nb)["Application ID"] == "1111" and "Token" not in widget_values(nb)
     assert TOKEN not in out.read_text("utf-8")
     page = export_html(nb, tmp_path / "run.html").read_text("utf-8")
