@@ -432,7 +432,9 @@ def _diagnose_tracker(
         else {}
     )
     units = segment_units(att)
-    param_rows = att.filter(ok | is_issue).unique(["delivery_id", *key], keep="first")
+    param_rows = att.filter(ok | is_issue).unique(
+        ["delivery_id", *key], keep="first", maintain_order=True
+    )
     parsed_params = parse_parameters(param_rows)  # once per tracker, reused by every issue
 
     issues = []
