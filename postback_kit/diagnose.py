@@ -99,6 +99,7 @@ class Issue:
     attempts: int
     deliveries: int
     undelivered: int
+    retrying: int
     first_seen: datetime | None
     last_seen: datetime | None
     pattern: str
@@ -126,6 +127,7 @@ class Issue:
             "attempts": self.attempts,
             "deliveries": self.deliveries,
             "undelivered": self.undelivered,
+            "retrying": self.retrying,
             "first_seen": _iso(self.first_seen),
             "last_seen": _iso(self.last_seen),
             "pattern": self.pattern,
@@ -251,11 +253,11 @@ class Diagnosis:
 
 
 def _rank(issue: Issue) -> tuple[int, int, int, str, str, str]:
-    """Sort key of issues, worst first: impact (undelivered postbacks, then postbacks, then
-    attempts), and for equal impact tracker, class and signature, so that the order never
+    """Sort key of issues, worst first: impact (postbacks not delivered: lost or still retrying
+    at the export's end, then postbacks, then attempts), and for equal impact tracker, class and signature, so that the order never
     depends on the order of the rows."""
     return (
-        -issue.undelivered,
+        -(issue.undelivered + issue.retrying),
         -issue.deliveries,
         -issue.attempts,
         issue.tracking_id,
@@ -445,7 +447,8 @@ def _diagnose_tracker(
         hit = (pl.col("outcome") == outcome) & pl.col("signature").eq_missing(signature)
         hit_ids = hits["delivery_id"].unique().implode()
         hit_dlv = dlv.filter(pl.col("delivery_id").is_in(hit_ids))
-        undelivered = hit_dlv.filter(pl.col("final_outcome") != "delivered").height
+        fates = hit_dlv["final_outcome"].cast(pl.String).value_counts()
+        fate = dict(zip(fates["final_outcome"], fates["count"], strict=True))
         pattern = classify_pattern(hit_buckets[(outcome, signature)], totals, every)
         first_seen, last_seen = hits[_TS].min(), hits[_TS].max()
         segment = find_segment(
@@ -466,7 +469,8 @@ def _diagnose_tracker(
                 response_codes=codes,
                 attempts=hits.height,
                 deliveries=hit_dlv.height,
-                undelivered=undelivered,
+                undelivered=fate.get("undelivered", 0),
+                retrying=fate.get("retrying", 0),
                 first_seen=first_seen,  # type: ignore[arg-type]
                 last_seen=last_seen,  # type: ignore[arg-type]
                 pattern=pattern.name,

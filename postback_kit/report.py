@@ -265,7 +265,8 @@ class PartnerReport:
             codes = ", ".join(f"{c}×{n:,}" for c, n in i.response_codes.items())
             lines += [
                 f"{i.number}. [{i.category}] {i.signature}",
-                f"   {i.attempts:,} attempts ({codes}), {i.undelivered:,} postbacks lost, "
+                f"   {i.attempts:,} attempts ({codes}), {i.undelivered:,} postbacks lost"
+                f"{_retrying_text(i)}, "
                 f"{i.pattern}, {_iso(i.first_seen)} → {_iso(i.last_seen)}",
                 f"   likely cause: {i.likely_cause}",
                 f"   we ask: {i.request}",
@@ -349,7 +350,7 @@ class PartnerReport:
                 (
                     "volume",
                     f"{i.attempts:,} attempts, {i.deliveries:,} postbacks, "
-                    f"{i.undelivered:,} never delivered",
+                    f"{i.undelivered:,} never delivered{_retrying_text(i)}",
                 ),
                 ("seen", f"{_iso(i.first_seen)} → {_iso(i.last_seen)}"),
                 ("pattern", _pattern_text(i)),
@@ -530,6 +531,11 @@ def _evidence_table(head: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
 def _dl(facts: list[tuple[str, str]]) -> str:
     rows = "".join(f"<tr><th>{_e(k)}</th><td>{_e(v)}</td></tr>" for k, v in facts)
     return f"<table class='pbk-facts'><tbody>{rows}</tbody></table>"
+
+
+def _retrying_text(i: ReportIssue) -> str:
+    """Postbacks whose retries had not ended when the export did: not lost, not yet delivered."""
+    return f" (+ {i.retrying:,} still retrying at the export's end)" if i.retrying else ""
 
 
 def _pattern_text(i: ReportIssue) -> str:

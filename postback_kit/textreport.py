@@ -17,6 +17,11 @@ def _pct(x: float) -> str:
     return f"{100 * x:.0f}%"
 
 
+def _retrying(issue: Issue) -> str:
+    """`` (+ N still retrying)`` when the export ends before some postbacks' retries did."""
+    return f" (+ {issue.retrying:,} still retrying)" if issue.retrying else ""
+
+
 def _when(issue: Issue) -> str:
     parts = [pattern_label(issue.pattern)]
     if issue.started_at:
@@ -36,8 +41,8 @@ def render_issue(issue: Issue, rank: int) -> list[str]:
     out = [
         f"  {rank}. [{issue.category}] {issue.signature}",
         f"     codes {codes}; {issue.attempts:,} attempts, {issue.deliveries:,} postbacks, "
-        f"{issue.undelivered:,} undelivered; {_when(issue)}; coverage {_pct(issue.coverage)}; "
-        f"{issue.retry_behavior}",
+        f"{issue.undelivered:,} undelivered{_retrying(issue)}; {_when(issue)}; "
+        f"coverage {_pct(issue.coverage)}; {issue.retry_behavior}",
     ]
     if issue.segment:
         s = issue.segment
