@@ -254,8 +254,8 @@ class Diagnosis:
 
 def _rank(issue: Issue) -> tuple[int, int, int, str, str, str]:
     """Sort key of issues, worst first: impact (postbacks not delivered: lost or still retrying
-    at the export's end, then postbacks, then attempts), and for equal impact tracker, class and signature, so that the order never
-    depends on the order of the rows."""
+    at the export's end, then postbacks, then attempts), and for equal impact tracker, class and
+    signature, so that the order never depends on the order of the rows."""
     return (
         -(issue.undelivered + issue.retrying),
         -issue.deliveries,
