@@ -722,8 +722,14 @@ def window_chart(
     )
     numbered = [w for w in result.windows if w.days is not None]
     windows = pl.DataFrame(
-        {"window_days": [w.days for w in numbered], "setting": [w.label for w in numbered]},
-        schema={"window_days": pl.Int64, "setting": pl.String},
+        {
+            "window_days": [w.days for w in numbered],
+            "setting": [w.label for w in numbered],
+            # one text line per setting (pixels from the top): labels of close windows never
+            # overlap, and each ends at its rule so the last one stays inside the plot
+            "label_y": [2 + 13 * i for i in range(len(numbered))],
+        },
+        schema={"window_days": pl.Int64, "setting": pl.String, "label_y": pl.Int64},
     )
     rule = alt.Chart(windows).encode(x=alt.X("window_days:Q", title=days))
     rules = rule.mark_rule(strokeDash=[4, 4], color="black").encode(
@@ -732,8 +738,8 @@ def window_chart(
             alt.Tooltip("window_days:Q", title="window (days)"),
         ]
     )
-    labels = rule.mark_text(align="left", dx=3, dy=4, baseline="top", fontSize=10).encode(
-        y=alt.value(0), text="setting:N"
+    labels = rule.mark_text(align="right", dx=-3, baseline="top", fontSize=10).encode(
+        y=alt.Y("label_y:Q", scale=None, axis=None), text="setting:N"
     )
     name = result.config.name or "partner"
     return alt.layer(bars, rules, labels).properties(

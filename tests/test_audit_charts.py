@@ -47,12 +47,21 @@ def test_window_chart_of_the_seed_example() -> None:
     # one dashed rule per window setting (15, then 10, then 20 days), labelled with its date
     assert rules["mark"]["type"] == "rule" and rules["mark"]["strokeDash"] == [4, 4]
     assert _data(spec, rules) == [
-        {"window_days": 15, "setting": "15 days (since 2024-01-01 00:00)"},
-        {"window_days": 10, "setting": "10 days (since 2024-01-02 00:00)"},
-        {"window_days": 20, "setting": "20 days (since 2024-01-15 00:00)"},
+        {"window_days": 15, "setting": "15 days (since 2024-01-01 00:00)", "label_y": 2},
+        {"window_days": 10, "setting": "10 days (since 2024-01-02 00:00)", "label_y": 15},
+        {"window_days": 20, "setting": "20 days (since 2024-01-15 00:00)", "label_y": 28},
     ]
     assert _tooltips(rules) == [("setting", "window setting"), ("window_days", "window (days)")]
     assert labels["mark"]["type"] == "text" and labels["encoding"]["text"]["field"] == "setting"
+    # each label on its own line (pixels, no scale), ending at its rule: close windows (10 and
+    # 15 days) and the last one (near the right edge) stay readable
+    assert labels["encoding"]["y"] == {
+        "field": "label_y",
+        "type": "quantitative",
+        "scale": None,
+        "axis": None,
+    }
+    assert labels["mark"]["align"] == "right"
 
     # it goes through the offline renderer (inline data, under the row limit)
     display = charts.ChartDisplay(charts.window_chart(result))
