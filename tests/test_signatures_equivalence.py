@@ -14,11 +14,13 @@ import json
 from pathlib import Path
 
 import polars as pl
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
 
 import postback_kit as pk
+from postback_kit import signatures
 from postback_kit.signatures import _JSON_PATHS, message_expr, signature_expr, with_signatures
 
 # bodies that exercise the shortcuts: keys the paths name at several depths, values that are
@@ -148,3 +150,16 @@ JSONISH = st.recursive(
 def test_random_bodies_agree_with_the_expressions(bodies: list[str]) -> None:
     frame = _frame(list(bodies))
     assert_frame_equal(with_signatures(frame), _direct(frame))
+
+
+def test_split_between_threads_gives_the_same_columns(monkeypatch: pytest.MonkeyPatch) -> None:
+    # 61 distinct bodies, each with a message: no slicing divides them evenly
+    bodies = [b for b in EDGE_BODIES if b and b.strip()]
+    bodies += [f"err_msg=problem number {i}" for i in range(61 - len(bodies))]
+    frame = _frame(bodies * 2)
+    whole = with_signatures(frame)
+    monkeypatch.setattr(signatures, "_PARALLEL_ROWS", 4)  # several slices even for this frame
+    monkeypatch.setattr(signatures.os, "cpu_count", lambda: 4)
+    split = with_signatures(frame)
+    assert_frame_equal(split, whole)
+    assert_frame_equal(split, _direct(frame))
