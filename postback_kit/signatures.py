@@ -21,9 +21,13 @@ parameter at fault; quoted values with digits, spaces or other characters are ma
 A body without a message gets the signature ``(empty body)``, or ``(no answer)`` when there was no
 HTTP answer at all (null ``response_code``).
 
-Everything is polars string expressions, so it runs inside the query engine;
-:func:`with_signatures` computes them once per *distinct* body and joins them back, which is what
-makes 10 million attempts with a few thousand distinct bodies cheap.
+The rules are polars string expressions (:func:`message_expr`, :func:`signature_expr`: every
+JSON path tried on every body). :func:`with_signatures` and ``classify`` compute the same values
+once per *distinct* body and join them back, in steps on the collected frame of distinct bodies
+(no Python function per row): a JSON body is parsed only for the paths whose keys it contains
+and leaves at the first that gives a message, the markup and ``key=value`` rules run over the
+other bodies, each distinct message is masked once, and the work is split between the cores.
+``tests/test_signatures_equivalence.py`` checks that both forms agree.
 
 >>> signature_of('{"error": {"code": 12, "message": "click not found: 1a2b3c4d5e6f"}}')
 'click not found: <num>'
