@@ -37,7 +37,6 @@ other bodies, each distinct message is masked once, and the work is split betwee
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -515,10 +514,11 @@ _PARALLEL_ROWS = 50_000  # distinct bodies from which the work is split between 
 
 
 def _body_columns(frame: pl.DataFrame) -> pl.DataFrame:
-    """:func:`_body_columns_of` on slices of the frame, one thread per core: each step works on
-    one column, which polars computes on one core; every row's result depends on that row only,
-    and polars releases the GIL."""
-    workers = min(os.cpu_count() or 1, frame.height // _PARALLEL_ROWS)
+    """:func:`_body_columns_of` on slices of the frame, in as many threads as polars has
+    (``POLARS_MAX_THREADS``, the cores by default): each step works on one column, which polars
+    computes on one core; every row's result depends on that row only, and polars releases the
+    GIL."""
+    workers = min(pl.thread_pool_size(), frame.height // _PARALLEL_ROWS)
     if workers < 2:
         return _body_columns_of(frame)
     size = -(-frame.height // workers)

@@ -159,7 +159,7 @@ def test_split_between_threads_gives_the_same_columns(monkeypatch: pytest.Monkey
     frame = _frame(bodies * 2)
     whole = with_signatures(frame)
     monkeypatch.setattr(signatures, "_PARALLEL_ROWS", 4)  # several slices even for this frame
-    monkeypatch.setattr(signatures.os, "cpu_count", lambda: 4)
+    monkeypatch.setattr(signatures.pl, "thread_pool_size", lambda: 4)
     split = with_signatures(frame)
     assert_frame_equal(split, whole)
     assert_frame_equal(split, _direct(frame))
