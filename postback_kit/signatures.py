@@ -21,9 +21,13 @@ parameter at fault; quoted values with digits, spaces or other characters are ma
 A body without a message gets the signature ``(empty body)``, or ``(no answer)`` when there was no
 HTTP answer at all (null ``response_code``).
 
-Everything is polars string expressions, so it runs inside the query engine;
-:func:`with_signatures` computes them once per *distinct* body and joins them back, which is what
-makes 10 million attempts with a few thousand distinct bodies cheap.
+The rules are polars string expressions (:func:`message_expr`, :func:`signature_expr`: every
+JSON path tried on every body). :func:`with_signatures` and ``classify`` compute the same values
+once per *distinct* body and join them back, in steps on the collected frame of distinct bodies
+(no Python function per row): a JSON body is parsed only for the paths whose keys it contains
+and leaves at the first that gives a message, the markup and ``key=value`` rules run over the
+other bodies, each distinct message is masked once, and the work is split between the cores.
+``tests/test_signatures_equivalence.py`` checks that both forms agree.
 
 >>> signature_of('{"error": {"code": 12, "message": "click not found: 1a2b3c4d5e6f"}}')
 'click not found: <num>'
@@ -35,6 +39,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Final, TypeVar
 
 import polars as pl
@@ -406,65 +411,141 @@ INTERMEDIATE = (TEXT, JSON_MESSAGE, RAW)
 Stage = dict[str, pl.Expr] | Callable[[pl.LazyFrame], pl.LazyFrame]
 """A step of :func:`per_distinct_body`: columns to add, or a function of the whole frame."""
 
-_RANK, _VALUE = "__pk_rank", "__pk_value"
+
+def _path_keys(path: str) -> tuple[str, ...]:
+    """The object keys of a JSON path (``$.error.message`` → ``("error", "message")``,
+    ``$.errors[0]`` → ``("errors",)``, ``$[0].message`` → ``("message",)``)."""
+    return tuple(re.findall(r"\.([A-Za-z_][A-Za-z0-9_]*)", path))
 
 
-def _leaf_key(path: str) -> str:
-    """The last key of a JSON path (``$.error.message`` → ``message``, ``$.errors[0]`` →
-    ``errors``); empty for a path without one."""
-    keys = re.findall(r"\.([A-Za-z_][A-Za-z0-9_]*)", path)
-    return keys[-1] if keys else ""
+_QUOTED_KEYS: Final = tuple(dict.fromkeys(f'"{k}"' for p in _JSON_PATHS for k in _path_keys(p)))
+_KEY_BIT: Final = {quoted: 1 << i for i, quoted in enumerate(_QUOTED_KEYS)}
+assert len(_KEY_BIT) <= 64, "the keys of _JSON_PATHS must fit in a UInt64 bit mask"
 
 
-def _json_messages(frame: pl.LazyFrame) -> pl.LazyFrame:
-    """Add ``__pk_json_message``: the value of the first of :data:`_JSON_PATHS` that yields a
-    usable message, from ``__pk_text``.
-
-    The same as coalescing ``json_path_match`` over every path, but each path parses only the
-    JSON bodies that contain its key (``"message"``), or any ``\\u`` escape (a key could be
-    spelled with one): a body is parsed a few times instead of once per path.
-    """
-    text = pl.col(TEXT)
-    is_json = text.str.starts_with("{") | text.str.starts_with("[")
-    escaped = text.str.contains("\\u", literal=True)
-    # keyed by the text itself: a row index would not survive the frame being computed once
-    # per branch (the order of distinct values is not fixed)
-    json_texts = frame.select(text).filter(is_json & text.is_not_null()).unique()
-    parts = []
-    for rank, path in enumerate(_JSON_PATHS):
-        key = _leaf_key(path)
-        cond = text.str.contains(f'"{key}"', literal=True) | escaped if key else pl.lit(True)
-        parts.append(
-            json_texts.filter(cond).select(
-                TEXT,
-                pl.lit(rank, pl.UInt32).alias(_RANK),
-                _usable(text.str.json_path_match(path)).alias(_VALUE),
-            )
-        )
-    best = (
-        pl.concat(parts)
-        .drop_nulls(_VALUE)
-        .group_by(TEXT)
-        .agg(pl.col(_VALUE).sort_by(_RANK).first().alias(JSON_MESSAGE))
+def _key_masks(texts: pl.Series) -> pl.Series:
+    """Bit mask of the :data:`_QUOTED_KEYS` each text contains (one Aho-Corasick pass)."""
+    found = (
+        texts.str.extract_many(list(_QUOTED_KEYS), overlapping=True)
+        .to_frame("k")
+        .with_row_index("i")
+        .explode("k")
+        .drop_nulls("k")
+        .group_by("i")
+        .agg(pl.col("k").replace_strict(_KEY_BIT, return_dtype=pl.UInt64).bitwise_or())
     )
-    return frame.join(best, on=TEXT, how="left", maintain_order="left")
+    masks = pl.repeat(0, texts.len(), dtype=pl.UInt64, eager=True)
+    return masks.scatter(found["i"], found["k"])
+
+
+def _first_json_message(texts: pl.Series) -> pl.Series:
+    """For each text, the value of the first of :data:`_JSON_PATHS` that yields a usable
+    message (null when none, and for texts that are not JSON).
+
+    The same as coalescing ``_usable(json_path_match(path))`` over every path, in order, but a
+    text leaves the race at the first path that gives it a message, and a path parses only the
+    texts that contain every key it names (``"error"`` and ``"message"``), or any ``\\u``
+    escape (a key could be spelled with one): a JSON path can only match where its keys are
+    written, so most bodies are parsed once.
+    """
+    result = pl.repeat(None, texts.len(), dtype=pl.String, eager=True).alias(texts.name)
+    is_json = (texts.str.starts_with("{") | texts.str.starts_with("[")).fill_null(False)
+    pos = is_json.arg_true()
+    rest = texts.filter(is_json)
+    escaped = rest.str.contains("\\u", literal=True)
+    masks = _key_masks(rest)
+    for path in _JSON_PATHS:
+        if rest.is_empty():
+            break
+        need = 0
+        for key in _path_keys(path):
+            need |= _KEY_BIT[f'"{key}"']
+        cond = ((masks & need) == need) | escaped
+        if not cond.any():
+            continue
+        cand = cond.arg_true()
+        value = (
+            rest.gather(cand)
+            .to_frame("t")
+            .select(_usable(pl.col("t").str.json_path_match(path)))
+            .to_series()
+        )
+        hit = value.is_not_null()
+        if not hit.any():
+            continue
+        result.scatter(pos.gather(cand.filter(hit)), value.filter(hit))
+        keep = pl.repeat(True, rest.len(), eager=True).scatter(cand.filter(hit), False)
+        rest, pos, escaped, masks = (s.filter(keep) for s in (rest, pos, escaped, masks))
+    return result
+
+
+def _raw_messages(frame: pl.DataFrame) -> pl.DataFrame:
+    """Add ``__pk_raw`` (:func:`_raw_message` of ``__pk_text``): JSON bodies apart from the
+    others, so that the markup and ``key=value`` branches run over the bodies they can apply to.
+
+    For a JSON body the other branches are null (the quoted-string test too: it starts with
+    ``{``/``[``), so its raw message is its JSON message, else the text itself."""
+    text = pl.col(TEXT)
+    is_json = (text.str.starts_with("{") | text.str.starts_with("[")).fill_null(False)
+    json_rows = frame.filter(is_json).with_columns(
+        _normalise(pl.coalesce(pl.col(JSON_MESSAGE), text)).alias(RAW)
+    )
+    other = frame.filter(~is_json).with_columns(_raw_message(text, pl.col(JSON_MESSAGE)).alias(RAW))
+    return pl.concat([json_rows, other], how="vertical")
+
+
+def _masked(frame: pl.DataFrame) -> pl.DataFrame:
+    """Add ``message`` and ``__pk_signature`` from ``__pk_raw``; the masks run once per
+    distinct raw message (bodies that differ only outside their message share it)."""
+    raw = pl.col(RAW)
+    templates = frame.select(raw).unique().with_columns(_truncate(_mask(raw)).alias(SIGNATURE))
+    return frame.with_columns(_truncate(raw).alias("message")).join(
+        templates, on=RAW, how="left", nulls_equal=True
+    )
+
+
+def _body_columns_of(frame: pl.DataFrame) -> pl.DataFrame:
+    frame = frame.with_columns(_text(pl.col(BODY)).alias(TEXT))
+    frame = frame.with_columns(_first_json_message(frame[TEXT]).alias(JSON_MESSAGE))
+    return _masked(_raw_messages(frame))
+
+
+_PARALLEL_ROWS = 50_000  # distinct bodies from which the work is split between the cores
+
+
+def _body_columns(frame: pl.DataFrame) -> pl.DataFrame:
+    """:func:`_body_columns_of` on slices of the frame, in as many threads as polars has
+    (``POLARS_MAX_THREADS``, the cores by default): each step works on one column, which polars
+    computes on one core; every row's result depends on that row only, and polars releases the
+    GIL."""
+    workers = min(pl.thread_pool_size(), frame.height // _PARALLEL_ROWS)
+    if workers < 2:
+        return _body_columns_of(frame)
+    size = -(-frame.height // workers)
+    slices = [frame.slice(i * size, size) for i in range(workers)]
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        return pl.concat(list(pool.map(_body_columns_of, slices)), how="vertical")
+
+
+def _body_stage(frame: pl.LazyFrame) -> pl.LazyFrame:
+    """The columns of :func:`body_stages`, computed on the collected frame of distinct bodies
+    (its steps filter and join it, which a lazy plan would recompute from the scan)."""
+    schema: dict[str, pl.DataType] = dict(frame.collect_schema())
+    schema.update({name: pl.String() for name in (TEXT, JSON_MESSAGE, RAW, "message", SIGNATURE)})
+    return frame.map_batches(_body_columns, schema=schema)
 
 
 def body_stages() -> list[Stage]:
     """Stages for :func:`per_distinct_body` (the body is ``__pk_body``): the intermediate
-    ``__pk_text`` and ``__pk_raw``, then ``message`` and ``__pk_signature`` (the signature,
-    null where the body has no message).
+    ``__pk_text``, ``__pk_json_message`` and ``__pk_raw``, then ``message`` and
+    ``__pk_signature`` (the signature, null where the body has no message).
 
     The same builders as :func:`message_expr` and :func:`signature_expr`, computed in steps so
-    that the stripped body and the raw message are computed once.
+    that the stripped body and the raw message are computed once, each JSON body is parsed for
+    the paths whose keys it has (:func:`_first_json_message`), the markup and ``key=value``
+    branches run over the bodies that are not JSON, and each distinct raw message is masked once.
     """
-    raw = pl.col(RAW)
-    return [
-        {TEXT: _text(pl.col(BODY))},
-        _json_messages,
-        {RAW: _raw_message(pl.col(TEXT), pl.col(JSON_MESSAGE))},
-        {"message": _truncate(raw), SIGNATURE: _truncate(_mask(raw))},
-    ]
+    return [_body_stage]
 
 
 def finish_signature(code: pl.Expr | None) -> pl.Expr:

@@ -1,0 +1,57 @@
+"""The cache key of an export: its files' contents (SHA-256), hashed in parallel, remembered."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+from postback_kit import cache
+
+
+def _files(folder: Path, texts: list[str]) -> list[Path]:
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for i, text in enumerate(texts):
+        p = folder / f"f{i}.csv"
+        p.write_text(text, "utf-8")
+        paths.append(p)
+    return paths
+
+
+def test_the_key_follows_the_contents_not_the_names(tmp_path: Path) -> None:
+    texts = ["a,b\n1,2\n", "a,b\n3,4\n" * 1000, "a\n"]
+    one = _files(tmp_path / "one", texts)
+    two = _files(tmp_path / "two", texts)
+    root = tmp_path / "cache"
+    root.mkdir()
+    key = cache.export_key(one, "tz=None", root)
+    assert cache.export_key(two, "tz=None", root) == key  # same bytes elsewhere
+    assert cache.export_key(two, "tz=None", None) == key  # without a memo
+    assert cache.export_key(two, "tz=UTC", root) != key  # options are in the key
+    assert cache.export_key(list(reversed(two)), "tz=None", root) != key  # order too
+    two[1].write_text("a,b\n3,5\n" * 1000, "utf-8")
+    assert cache.export_key(two, "tz=None", root) != key
+
+
+def test_digests_are_sha256_and_remembered_per_file_stamp(tmp_path: Path) -> None:
+    paths = _files(tmp_path / "x", ["one\n", "two\n", "three\n"])
+    root = tmp_path / "cache"
+    root.mkdir()
+    cache.export_key(paths, "", root)
+    memo = json.loads((root / "digests.json").read_text("utf-8"))
+    assert sorted(memo.values()) == sorted(
+        hashlib.sha256(p.read_bytes()).hexdigest() for p in paths
+    )
+    assert all(stamp.startswith("sha256|") for stamp in memo)
+    assert cache.content_digest(paths[0], root) == hashlib.sha256(b"one\n").hexdigest()
+    # a warm key reads the memo, not the files: a planted digest is what the key is made of
+    stamp = next(s for s in memo if s.split("|")[1] == str(paths[0].resolve()))
+    before = cache.export_key(paths, "", root)
+    memo[stamp] = "0" * 64
+    (root / "digests.json").write_text(json.dumps(memo), "utf-8")
+    assert cache.export_key(paths, "", root) != before
+    # digests of another algorithm (an older cache's memo) are not reused
+    old = {s.replace("sha256|", "", 1): "f" * 40 for s in memo}
+    (root / "digests.json").write_text(json.dumps(old), "utf-8")
+    assert cache.export_key(paths, "", root) == before
