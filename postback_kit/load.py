@@ -333,6 +333,7 @@ def _json_scalar(value: Any) -> str | None:
 
 
 _JSON_BATCH = 50_000  # records per intermediate frame: bounds the memory of the JSON reader
+_JSON_CHUNK = jsonstream.CHUNK  # characters read at a time
 
 
 class _JsonRaw(NamedTuple):
@@ -369,7 +370,7 @@ def _read_json(path: Path, src: Path | None, tmp: Path, batch: int) -> _JsonRaw:
 
     try:
         with _text_stream(path, src) as fh:
-            for rec in jsonstream.records(fh):
+            for rec in jsonstream.records(fh, _JSON_CHUNK):
                 if rec is jsonstream.RESTART:  # a (second) "data": the last one counts
                     for p in parts:
                         p.unlink()
@@ -421,14 +422,14 @@ def _stream_json(
     report: LoadReport,
     explicit: bool,
     part: Path | None,
-    batch: int = _JSON_BATCH,
+    batch: int | None = None,
 ) -> _Read | None:
     """The Logs API JSON, read in batches of records into temporary Parquet files (next to the
     cache part, or in the temporary folder), then typed by the streaming engine into ``part``
     (or a frame without a cache), like a plain CSV file (``_stream_csv``)."""
     tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=part.parent if part else None))
     try:
-        raw = _read_json(path, src, tmp, batch)
+        raw = _read_json(path, src, tmp, batch or _JSON_BATCH)
         if not _is_export(path, raw.columns, report, explicit):
             return None
         # a key that only later records have is a column: the union of the batches' columns
