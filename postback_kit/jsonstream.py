@@ -20,7 +20,7 @@ import re
 from collections.abc import Generator, Iterator
 from typing import IO, Any, Final
 
-__all__ = ["CHUNK", "RESTART", "NoDataList", "records"]
+__all__ = ["CHUNK", "RESTART", "NoDataList", "Records", "records"]
 
 CHUNK: Final = 4 << 20
 """Characters read at a time."""
@@ -124,12 +124,30 @@ class _Text:
         return self.error(f"Expecting {what}", self.pos)
 
 
+class Records:
+    """Iterate over the records of the JSON text ``fh`` (see :func:`records`); ``position`` is
+    the number of characters read up to the end of the last record (to size batches)."""
+
+    def __init__(self, fh: IO[str], chunk: int = CHUNK) -> None:
+        self._text = _Text(fh, chunk)
+
+    def __iter__(self) -> Iterator[Any]:
+        return _records(self._text)
+
+    @property
+    def position(self) -> int:
+        return self._text.base + self._text.pos
+
+
 def records(fh: IO[str], chunk: int = CHUNK) -> Iterator[Any]:
     """The records of the ``"data"`` array of the JSON text ``fh`` (or of a top-level array),
     decoded one by one; :data:`RESTART` comes before each ``"data"`` array. Raises
     :class:`json.JSONDecodeError` (invalid JSON, positions in the whole text) or
     :class:`NoDataList` once the whole text has been read."""
-    text = _Text(fh, chunk)
+    return iter(Records(fh, chunk))
+
+
+def _records(text: _Text) -> Iterator[Any]:
     first = text.peek()
     if first == "[":
         text.pos += 1

@@ -333,6 +333,7 @@ def _json_scalar(value: Any) -> str | None:
 
 
 _JSON_BATCH = 50_000  # records per intermediate frame: bounds the memory of the JSON reader
+_JSON_BATCH_CHARS = 64 << 20  # ... and characters of JSON text per frame (long bodies)
 _JSON_CHUNK = jsonstream.CHUNK  # characters read at a time
 
 
@@ -347,15 +348,18 @@ def _read_json(path: Path, src: Path | None, tmp: Path, batch: int) -> _JsonRaw:
     """The Logs API JSON: ``{"data": [{...}, ...]}``; every number is kept as its exact text.
 
     The records are read one by one (:mod:`postback_kit.jsonstream`) and written ``batch`` at a
-    time as String columns into Parquet files in the folder ``tmp``: memory holds one batch."""
+    time (or fewer: ``_JSON_BATCH_CHARS`` of text) as String columns into Parquet files in the
+    folder ``tmp``: memory holds one batch."""
     names: dict[str, None] = {}
     rejected: list[dict[str, Any]] = []
     parts: list[Path] = []
     cols: dict[str, list[str | None]] = {}
     idx: list[int] = []
-    count = 0
+    count = start = 0
 
     def flush() -> None:
+        nonlocal start
+        start = reader.position
         if not idx:
             return
         schema = {**dict.fromkeys(cols, pl.String), _RECORD: pl.Int64}
@@ -370,7 +374,8 @@ def _read_json(path: Path, src: Path | None, tmp: Path, batch: int) -> _JsonRaw:
 
     try:
         with _text_stream(path, src) as fh:
-            for rec in jsonstream.records(fh, _JSON_CHUNK):
+            reader = jsonstream.Records(fh, _JSON_CHUNK)
+            for rec in reader:
                 if rec is jsonstream.RESTART:  # a (second) "data": the last one counts
                     for p in parts:
                         p.unlink()
@@ -395,7 +400,7 @@ def _read_json(path: Path, src: Path | None, tmp: Path, batch: int) -> _JsonRaw:
                     for col in cols.values():
                         if len(col) == n:
                             col.append(None)
-                if n + 1 >= batch:
+                if n + 1 >= batch or reader.position - start >= _JSON_BATCH_CHARS:
                     flush()
             flush()
     except (ValueError, UnicodeDecodeError) as exc:

@@ -126,12 +126,15 @@ def _json_export(folder: Path, *, gz: bool = False, bom: bool = False) -> Path:
     return path
 
 
-@pytest.fixture
-def tiny_batches(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Batches of 7 records and read chunks of 100 characters: records are cut by the chunks
-    and the export is many batches."""
-    monkeypatch.setattr(loadmod, "_JSON_BATCH", 7)
+@pytest.fixture(params=["records", "characters"])
+def tiny_batches(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Read chunks of 100 characters (records are cut by the chunks) and batches of 7 records
+    or of 5000 characters of text: the export is many batches."""
     monkeypatch.setattr(loadmod, "_JSON_CHUNK", 100)
+    if request.param == "records":
+        monkeypatch.setattr(loadmod, "_JSON_BATCH", 7)
+    else:
+        monkeypatch.setattr(loadmod, "_JSON_BATCH_CHARS", 5000)
 
 
 def _leftovers(*folders: Path) -> list[str]:
@@ -178,6 +181,19 @@ def test_streamed_json_equals_the_whole_document_reader(
             warm, warm_report = pk.load(path, report=True, cache=cache_dir)
         assert warm_report.from_cache
         assert_frame_equal(warm.collect(), expected)
+
+
+def test_json_batches_are_bounded(tmp_path: Path, tiny_batches: None) -> None:
+    """The reader writes many small batches, each with only the keys its records have."""
+    path = _json_export(tmp_path / "export")
+    parts = tmp_path / "parts"
+    parts.mkdir()
+    raw = loadmod._read_json(path, None, parts, loadmod._JSON_BATCH)
+    heights = [pl.scan_parquet(p).select(pl.len()).collect().item() for p in raw.parts]
+    assert len(raw.parts) > 10 and sum(heights) + len(raw.rejected) == raw.rows_read
+    assert max(heights) <= 7 if loadmod._JSON_BATCH == 7 else max(heights) < 5
+    with_late = [p for p in raw.parts if "late_key" in pl.read_parquet_schema(p)]
+    assert len(with_late) == 1 and raw.columns[-1] == "late_key"
 
 
 def test_json_without_data_list_and_top_level_array(tmp_path: Path) -> None:
