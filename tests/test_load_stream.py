@@ -196,7 +196,9 @@ def test_json_batches_are_bounded(tmp_path: Path, tiny_batches: None) -> None:
     assert len(with_late) == 1 and raw.columns[-1] == "late_key"
 
 
-def test_json_without_data_list_and_top_level_array(tmp_path: Path) -> None:
+def test_json_without_data_list_and_top_level_array(
+    tmp_path: Path, tmpdir_of_process: Path
+) -> None:
     top = tmp_path / "top.json"
     top.write_text('[{"tracking_id": "1"}, 7, {"tracking_id": "2", "response_code": 404}]')
     with pytest.warns(LoadWarning, match="1 of 3 rows"):
@@ -214,6 +216,13 @@ def test_json_without_data_list_and_top_level_array(tmp_path: Path) -> None:
     with pytest.raises(ExportReadError, match='no "data" list') as err:
         pk.load(gone, cache=False)
     assert "top-level keys: data, errors" in str(err.value)
+    other = tmp_path / "other.json"
+    other.write_text('{"data": [{"name": "bob", "age": 3}]}')
+    with pytest.raises(ExportReadError, match="not a postback export"):
+        pk.load(other, cache=tmp_path / "cache")
+    with pytest.raises(ExportReadError, match="not a postback export"):
+        pk.load(other, cache=False)
+    assert _leftovers(tmp_path / "cache", tmpdir_of_process) == []
 
 
 def load_quiet(source: Path, cache: Path | bool = False) -> pk.LoadResult:
