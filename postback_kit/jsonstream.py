@@ -30,6 +30,7 @@ RESTART: Final = object()
 
 _WS = re.compile(r"[ \t\n\r]*")
 _LOOKAHEAD = 64  # a value cut by the end of the buffer fails within this many characters of it
+_NUMBER_TAIL = 3  # a cut number decodes as a shorter one ending up to 2 characters before the cut
 
 
 class NoDataList(ValueError):
@@ -92,7 +93,7 @@ class _Text:
         """Decode the value at the current position (after ``peek``)."""
         while True:
             if len(self.buf) - self.pos < _LOOKAHEAD and not self.eof:
-                self.more()
+                self.more(_LOOKAHEAD)
             try:
                 obj, end = self.decoder.raw_decode(self.buf, self.pos)
             except json.JSONDecodeError as exc:
@@ -103,7 +104,9 @@ class _Text:
                     raise self.error(exc.msg, exc.pos) from None
                 self.more(len(self.buf) - self.pos)  # grow geometrically: linear in total
                 continue
-            if end == len(self.buf) and not self.eof:  # a number may go on in the next chunk
+            if len(self.buf) - end < _NUMBER_TAIL and not self.eof:
+                # a number at the end of the buffer may go on ("12" of "123", "1" of "1e5",
+                # "-0" of "-0.5"): decode it again with the text that follows
                 self.more(len(self.buf) - self.pos)
                 continue
             self.pos = end
