@@ -17,8 +17,10 @@ import gzip
 import io
 import json
 import os
+import shutil
 import tempfile
 import warnings
+import zlib
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -27,6 +29,7 @@ from typing import IO, Any, Literal, NamedTuple, TypeVar, overload
 import polars as pl
 
 from . import cache as cachelib
+from . import jsonstream
 from .errors import ExportReadError, LoadWarning
 from .schema import FIELD_NAMES, FIELDS
 from .schema import field as field_of
@@ -227,13 +230,15 @@ class _Raw(NamedTuple):
     line_of: dict[int, int]  # record -> first line, where known
 
 
-def _read_csv(path: Path, data: bytes | None) -> _Raw:
-    """Fast path: polars. Structural damage (extra fields, broken quotes) falls back to csv."""
-    src: Any = io.BytesIO(data) if data is not None else path
+def _read_csv(path: Path, src: Path | None) -> _Raw:
+    """Fast path: polars. Structural damage (extra fields, broken quotes) falls back to csv.
+    ``src``: the file to read when it is not ``path`` (a decompressed copy)."""
     try:
-        df = pl.read_csv(src, infer_schema=False, row_index_name=_RECORD, raise_if_empty=False)
+        df = pl.read_csv(
+            src or path, infer_schema=False, row_index_name=_RECORD, raise_if_empty=False
+        )
     except pl.exceptions.PolarsError:
-        return _read_csv_strict(path, data)
+        return _read_csv_strict(path, src)
     if df.width <= 1 and df.height == 0:
         raise ExportReadError(
             path,
@@ -244,18 +249,18 @@ def _read_csv(path: Path, data: bytes | None) -> _Raw:
     return _Raw(df, [], df.height, {})
 
 
-def _text_stream(path: Path, data: bytes | None) -> IO[str]:
-    raw: IO[bytes] = io.BytesIO(data) if data is not None else path.open("rb")
+def _text_stream(path: Path, src: Path | None) -> IO[str]:
+    raw: IO[bytes] = (src or path).open("rb")
     return io.TextIOWrapper(raw, encoding="utf-8-sig", errors="strict", newline="")
 
 
-def _read_csv_strict(path: Path, data: bytes | None) -> _Raw:
+def _read_csv_strict(path: Path, src: Path | None) -> _Raw:
     """Record-by-record reading that knows every record's line and rejects malformed ones."""
     rejected: list[dict[str, Any]] = []
     good: list[list[str]] = []
     records: list[int] = []
     line_of: dict[int, int] = {}
-    with _text_stream(path, data) as fh:
+    with _text_stream(path, src) as fh:
         reader = csv.reader(fh, strict=False)
         try:
             header = next(reader)
@@ -327,58 +332,148 @@ def _json_scalar(value: Any) -> str | None:
     return json.dumps(value, ensure_ascii=False)
 
 
-def _read_json(path: Path, data: bytes | None) -> _Raw:
-    """The Logs API JSON: ``{"data": [{...}, ...]}``; every number is kept as its exact text."""
-    text = data if data is not None else path.read_bytes()
-    try:
-        doc = json.loads(
-            text.decode("utf-8-sig"), parse_int=str, parse_float=str, parse_constant=str
+_JSON_BATCH = 50_000  # records per intermediate frame: bounds the memory of the JSON reader
+_JSON_BATCH_CHARS = 64 << 20  # ... and characters of JSON text per frame (long bodies)
+_JSON_CHUNK = jsonstream.CHUNK  # characters read at a time
+
+
+class _JsonRaw(NamedTuple):
+    parts: list[Path]  # the records as String columns + __record, one Parquet file per batch
+    columns: list[str]  # every key, in the order of its first record
+    rejected: list[dict[str, Any]]  # records that are not objects
+    rows_read: int
+
+
+def _read_json(path: Path, src: Path | None, tmp: Path, batch: int) -> _JsonRaw:
+    """The Logs API JSON: ``{"data": [{...}, ...]}``; every number is kept as its exact text.
+
+    The records are read one by one (:mod:`postback_kit.jsonstream`) and written ``batch`` at a
+    time (or fewer: ``_JSON_BATCH_CHARS`` of text) as String columns into Parquet files in the
+    folder ``tmp``: memory holds one batch."""
+    names: dict[str, None] = {}
+    rejected: list[dict[str, Any]] = []
+    parts: list[Path] = []
+    cols: dict[str, list[str | None]] = {}
+    idx: list[int] = []
+    count = start = 0
+
+    def flush() -> None:
+        nonlocal start
+        start = reader.position
+        if not idx:
+            return
+        schema = {**dict.fromkeys(cols, pl.String), _RECORD: pl.Int64}
+        frame = pl.DataFrame({**cols, _RECORD: idx}, schema=schema).with_columns(
+            pl.exclude(_RECORD).replace("", None)
         )
+        target = tmp / f"{len(parts)}.parquet"
+        frame.write_parquet(target, compression="lz4", statistics=False)
+        parts.append(target)
+        cols.clear()
+        idx.clear()
+
+    try:
+        with _text_stream(path, src) as fh:
+            reader = jsonstream.Records(fh, _JSON_CHUNK)
+            for rec in reader:
+                if rec is jsonstream.RESTART:  # a (second) "data": the last one counts
+                    for p in parts:
+                        p.unlink()
+                    for kept in (names, rejected, parts, cols, idx):
+                        kept.clear()
+                    count = 0
+                    continue
+                i, count = count, count + 1
+                if not isinstance(rec, dict):
+                    reason = f"record is a {type(rec).__name__}, not an object"
+                    rejected.append({"record": i, "line": None, "reason": reason})
+                    continue
+                n = len(idx)
+                for k, v in rec.items():
+                    col = cols.get(k)
+                    if col is None:
+                        col = cols[k] = [None] * n
+                        names.setdefault(k, None)
+                    col.append(v if type(v) is str else _json_scalar(v))
+                idx.append(i)
+                if len(rec) != len(cols):  # keys of earlier records that this one lacks
+                    for col in cols.values():
+                        if len(col) == n:
+                            col.append(None)
+                if n + 1 >= batch or reader.position - start >= _JSON_BATCH_CHARS:
+                    flush()
+            flush()
     except (ValueError, UnicodeDecodeError) as exc:
+        if isinstance(exc, jsonstream.NoDataList):
+            raise ExportReadError(
+                path,
+                'this JSON is not a postback export (no "data" list).',
+                found=exc.found,
+                hint='the Logs API answers {"data": [...]}.',
+            ) from None
         raise ExportReadError(
             path,
             "the file is not valid JSON.",
             found=str(exc)[:200],
             hint="a truncated download is the usual cause: export again.",
         ) from None
-    records = doc.get("data") if isinstance(doc, dict) else doc
-    if not isinstance(records, list):
-        keys = ", ".join(list(doc)[:8]) if isinstance(doc, dict) else type(doc).__name__
-        raise ExportReadError(
-            path,
-            'this JSON is not a postback export (no "data" list).',
-            found=f"top-level keys: {keys}",
-            hint='the Logs API answers {"data": [...]}.',
-        )
-    names: dict[str, None] = {}
-    rejected: list[dict[str, Any]] = []
-    good: list[dict[str, Any]] = []
-    idx: list[int] = []
-    for i, rec in enumerate(records):
-        if not isinstance(rec, dict):
-            rejected.append(
-                {
-                    "record": i,
-                    "line": None,
-                    "reason": f"record is a {type(rec).__name__}, not an object",
-                }
-            )
-            continue
-        for k in rec:
-            names.setdefault(k, None)
-        good.append(rec)
-        idx.append(i)
-    cols = {n: [_json_scalar(r.get(n)) for r in good] for n in names}
-    frame = pl.DataFrame(cols, schema={n: pl.String for n in names}).with_columns(
-        pl.Series(_RECORD, idx, dtype=pl.Int64)
-    )
-    frame = frame.with_columns(pl.all().exclude(_RECORD).replace("", None)) if names else frame
-    return _Raw(frame, rejected, len(records), {})
+    return _JsonRaw(parts, list(names), rejected, count)
 
 
-def _read_parquet(path: Path) -> _Raw:
+def _stream_json(
+    path: Path,
+    src: Path | None,
+    tz: str | None,
+    report: LoadReport,
+    explicit: bool,
+    part: Path | None,
+    batch: int | None = None,
+) -> _Read | None:
+    """The Logs API JSON, read in batches of records into temporary Parquet files (next to the
+    cache part, or in the temporary folder), then typed by the streaming engine into ``part``
+    (or a frame without a cache), like a plain CSV file (``_stream_csv``)."""
+    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=part.parent if part else None))
     try:
-        df = pl.read_parquet(path)
+        raw = _read_json(path, src, tmp, batch or _JSON_BATCH)
+        if not _is_export(path, raw.columns, report, explicit):
+            return None
+        # a key that only later records have is a column: the union of the batches' columns
+        lf = pl.concat([pl.scan_parquet(p) for p in raw.parts], how="diagonal").select(
+            *raw.columns, _RECORD
+        )
+        offset = _offset(path, lf, tz, report)
+        typed = _typed(lf, tz, offset)
+        if part is not None:
+            _atomic_write(part, lambda p: typed.drop(_RECORD).sink_parquet(p, statistics=True))
+            counted = pl.scan_parquet(part)
+        else:
+            frame = typed.collect(engine="streaming")
+            counted = frame.lazy()
+        rows, n_bad = (
+            counted.select(pl.len(), pl.col(_PROBLEM).is_not_null().sum()).collect().row(0)
+        )
+        rejected = list(raw.rejected)
+        if n_bad:
+            bad = (frame.lazy() if part is None else typed).filter(pl.col(_PROBLEM).is_not_null())
+            for rec, reason in (
+                bad.select(_RECORD, _PROBLEM).collect(engine="streaming").iter_rows()
+            ):
+                rejected.append({"record": rec, "line": None, "reason": reason})
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    _file_report(
+        report, path, "json", src is not None, raw.rows_read, rows - n_bad, rejected, raw.columns
+    )
+    if part is None:
+        good = frame.filter(pl.col(_PROBLEM).is_null()) if n_bad else frame
+        return _Read(good.drop(_PROBLEM, _RECORD).lazy(), None)
+    info = {"file": part.name, "problem": True, "rejected": n_bad}
+    return _Read(_scan_part(part.parent, info), info)
+
+
+def _read_parquet(path: Path, src: Path | None = None) -> _Raw:
+    try:
+        df = pl.read_parquet(src or path)
     except pl.exceptions.PolarsError as exc:
         raise ExportReadError(
             path,
@@ -466,13 +561,15 @@ def _typed(df: Frame, tz: str | None, offset_s: int) -> Frame:
     return out
 
 
-def _infer_offset(df: pl.DataFrame) -> tuple[int, str] | None:
+def _infer_offset(df: pl.DataFrame | pl.LazyFrame) -> tuple[int, str] | None:
     """Infer the fixed UTC offset of ``*_datetime`` from ``*_timestamp`` pairs, to 15 minutes."""
+    columns = df.collect_schema().names()
     for prefix in ("attempt", "conversion", "install", "click"):
         ts, dt = f"{prefix}_timestamp", f"{prefix}_datetime"
-        if ts in df.columns and dt in df.columns:
+        if ts in columns and dt in columns:
             pair = (
-                df.select(
+                df.lazy()
+                .select(
                     secs=pl.col(ts).cast(pl.String).str.strip_chars().cast(pl.Int64, strict=False),
                     naive=pl.col(dt)
                     .cast(pl.String)
@@ -482,6 +579,7 @@ def _infer_offset(df: pl.DataFrame) -> tuple[int, str] | None:
                 .drop_nulls()
                 .filter(pl.col("secs") > 0)
                 .head(10_000)
+                .collect()
             )
             if pair.height == 0:
                 continue
@@ -511,8 +609,11 @@ def _read_file(
     """Read, type and check one file; with ``part``, write its typed rows there (the cache).
 
     A plain CSV file is scanned and typed by the streaming engine straight into ``part`` (or a
-    frame without a cache): the text of the whole file is never in memory. Gzip, JSON, Parquet
-    and CSV that polars cannot parse (extra fields, broken quotes) are read whole.
+    frame without a cache): the text of the whole file is never in memory. The Logs API JSON is
+    read record by record, in batches (``_stream_json``). A gzip file is first decompressed by
+    streaming into a temporary file (next to ``part``, or in the temporary folder), which is
+    then read as a plain file and deleted. Parquet and CSV that polars cannot parse (extra
+    fields, broken quotes) are read whole.
     """
     try:
         with path.open("rb") as fh:
@@ -524,19 +625,68 @@ def _read_file(
             found=exc.strerror,
             hint="check that it exists and is readable.",
         ) from None
-    compressed = head[:2] == b"\x1f\x8b"
-    data: bytes | None = None
-    if compressed:
-        try:
-            data = gzip.decompress(path.read_bytes())
-        except (OSError, EOFError, gzip.BadGzipFile) as exc:
-            raise ExportReadError(
-                path,
-                "the gzip file is damaged or truncated.",
-                found=str(exc),
-                hint="download the export again.",
-            ) from None
-        head = data[:4096]
+    if head[:2] != b"\x1f\x8b":
+        return _read_plain(path, None, head, tz, report, explicit, part)
+    src = _gunzip(path, part.parent if part is not None else None)
+    try:
+        with src.open("rb") as fh:
+            head = fh.read(4096)
+        return _read_plain(path, src, head, tz, report, explicit, part)
+    finally:
+        src.unlink(missing_ok=True)
+
+
+_GUNZIP_CHUNK = 1 << 20
+
+
+def _gunzip(path: Path, folder: Path | None) -> Path:
+    """Decompress the gzip file ``path`` by streaming into a temporary file in ``folder`` (or the
+    temporary folder); the caller deletes it. A damaged or truncated file is an ExportReadError
+    (a gzip file ends with the length and checksum of its data: both are checked)."""
+    fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".gunzip", dir=folder)
+    tmp = Path(name)
+    try:
+        with os.fdopen(fd, "wb") as out, gzip.open(path, "rb") as gz:
+            while True:
+                try:
+                    chunk = gz.read(_GUNZIP_CHUNK)
+                except (OSError, EOFError, zlib.error) as exc:
+                    raise ExportReadError(
+                        path,
+                        "the gzip file is damaged or truncated.",
+                        found=str(exc),
+                        hint="download the export again.",
+                    ) from None
+                if not chunk:
+                    break
+                try:
+                    out.write(chunk)
+                except OSError as exc:
+                    raise ExportReadError(
+                        path,
+                        "the gzip file cannot be decompressed to a temporary file.",
+                        found=f"{exc.strerror} ({tmp.parent})",
+                        hint="free disk space there, or load with cache= a folder on a "
+                        "larger disk (the file is decompressed next to the cache).",
+                    ) from None
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return tmp
+
+
+def _read_plain(
+    path: Path,
+    src: Path | None,
+    head: bytes,
+    tz: str | None,
+    report: LoadReport,
+    explicit: bool,
+    part: Path | None,
+) -> _Read | None:
+    """``_read_file`` of an uncompressed file: ``src`` is the decompressed copy of ``path``
+    (None: ``path`` itself is plain); reports and errors name ``path``."""
+    compressed = src is not None
     if not head.strip():
         if explicit:
             raise ExportReadError(
@@ -547,17 +697,14 @@ def _read_file(
         report.skipped.append({"file": str(path), "reason": "empty file"})
         return None
     fmt = _sniff(head)
-    if fmt == "csv" and data is None:
+    if fmt == "csv":
         try:
-            return _stream_csv(path, tz, report, explicit, part)
+            return _stream_csv(path, tz, report, explicit, part, src)
         except _NotParsable:
             pass  # the strict reader below finds the damaged records
-    if fmt == "parquet":
-        raw = _read_parquet(path) if data is None else _read_parquet_bytes(path, data)
     elif fmt == "json":
-        raw = _read_json(path, data)
-    else:
-        raw = _read_csv(path, data)
+        return _stream_json(path, src, tz, report, explicit, part)
+    raw = _read_parquet(path, src) if fmt == "parquet" else _read_csv(path, src)
 
     columns = [c for c in raw.frame.columns if c != _RECORD]
     if not _is_export(path, columns, report, explicit):
@@ -570,7 +717,7 @@ def _read_file(
     rejected = list(raw.rejected)
     if bad.height:
         line_of = raw.line_of or (
-            _record_lines(path, data, bad[_RECORD].to_list()) if fmt == "csv" else {}
+            _record_lines(path, src, bad[_RECORD].to_list()) if fmt == "csv" else {}
         )
         for rec, reason in bad.select(_RECORD, _PROBLEM).iter_rows():
             rejected.append({"record": rec, "line": line_of.get(rec), "reason": reason})
@@ -587,7 +734,12 @@ class _NotParsable(Exception):
 
 
 def _stream_csv(
-    path: Path, tz: str | None, report: LoadReport, explicit: bool, part: Path | None
+    path: Path,
+    tz: str | None,
+    report: LoadReport,
+    explicit: bool,
+    part: Path | None,
+    src: Path | None = None,
 ) -> _Read | None:
     """The fast path of a plain CSV file: scan → type → sink the part (streaming engine).
 
@@ -595,7 +747,7 @@ def _stream_csv(
     rows are read back from it (their position is their record number), and the frame of the
     file filters them out. Raises ``_NotParsable`` when polars cannot parse the file."""
     try:
-        lf = pl.scan_csv(path, infer_schema=False, raise_if_empty=False)
+        lf = pl.scan_csv(src or path, infer_schema=False, raise_if_empty=False)
         columns = lf.collect_schema().names()
         sample = lf.head(10_000).collect()
     except pl.exceptions.PolarsError as exc:
@@ -630,12 +782,12 @@ def _stream_csv(
             .select(pl.col(_RECORD).cast(pl.Int64), _PROBLEM)
             .collect()
         )
-        line_of = _record_lines(path, None, bad[_RECORD].to_list())
+        line_of = _record_lines(path, src, bad[_RECORD].to_list())
         rejected = [
             {"record": rec, "line": line_of.get(rec), "reason": reason}
             for rec, reason in bad.iter_rows()
         ]
-    _file_report(report, path, "csv", False, rows, rows - n_bad, rejected, columns)
+    _file_report(report, path, "csv", src is not None, rows, rows - n_bad, rejected, columns)
     if part is None:
         good = frame.filter(pl.col(_PROBLEM).is_null()) if n_bad else frame
         return _Read(good.drop(_PROBLEM).lazy(), None)
@@ -670,7 +822,9 @@ def _is_export(path: Path, columns: list[str], report: LoadReport, explicit: boo
     return False
 
 
-def _offset(path: Path, frame: pl.DataFrame, tz: str | None, report: LoadReport) -> int:
+def _offset(
+    path: Path, frame: pl.DataFrame | pl.LazyFrame, tz: str | None, report: LoadReport
+) -> int:
     """The fixed UTC offset of ``*_datetime`` (0 with ``timezone=``); notes what was assumed."""
     if tz is not None:
         return 0
@@ -680,7 +834,8 @@ def _offset(path: Path, frame: pl.DataFrame, tz: str | None, report: LoadReport)
         if offset:
             report.notes.append(f"{path.name}: {note}")
         return offset
-    if any(field_of(c) and field_of(c).kind == "datetime" for c in frame.columns):  # type: ignore[union-attr]
+    columns = frame.collect_schema().names()
+    if any(field_of(c) and field_of(c).kind == "datetime" for c in columns):  # type: ignore[union-attr]
         report.notes.append(
             f"{path.name}: *_datetime read as UTC (no *_timestamp to infer "
             "the app's time zone from; pass timezone=)"
@@ -715,17 +870,12 @@ def _file_report(
     )
 
 
-def _read_parquet_bytes(path: Path, data: bytes) -> _Raw:
-    df = pl.read_parquet(io.BytesIO(data)).with_row_index(_RECORD)
-    return _Raw(df.with_columns(pl.col(_RECORD).cast(pl.Int64)), [], df.height, {})
-
-
-def _record_lines(path: Path, data: bytes | None, records: list[int]) -> dict[int, int]:
+def _record_lines(path: Path, src: Path | None, records: list[int]) -> dict[int, int]:
     """First line of each wanted CSV record (1-based, header = line 1); read only when needed."""
     want = set(records)
     last = max(want)
     out: dict[int, int] = {}
-    with _text_stream(path, data) as fh:
+    with _text_stream(path, src) as fh:
         reader = csv.reader(fh, strict=False)
         next(reader, None)
         prev_end = reader.line_num

@@ -410,7 +410,7 @@ def _comparable(report: pk.LoadReport) -> dict[str, object]:
 
 def test_streamed_csv_parts_equal_the_whole_file_reader(tmp_path: Path) -> None:
     """Plain CSV is typed by the streaming engine into one cached Parquet part per file; the
-    same files gzipped go through the reader that reads a file whole. Frames and reports (rows,
+    same files gzipped are first decompressed to a temporary file. Frames and reports (rows,
     rejected row with its line and reason) are the same, cold, warm and without a cache."""
     plain = _export_with_a_bad_row(tmp_path / "plain")
     gz = tmp_path / "gz"
