@@ -11,10 +11,13 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
+import shutil
+import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-__all__ = ["cache_dir", "content_digest", "export_key"]
+__all__ = ["cache_dir", "content_digest", "export_key", "sweep"]
 
 _MEMO_NAME = "digests.json"
 _ALGORITHM = "sha256"  # in the memo's stamps: a digest of another algorithm is not reused
@@ -36,6 +39,37 @@ def cache_dir(cache: bool | str | os.PathLike[str] | None = True) -> Path | None
         root = Path(cache)
     root.mkdir(parents=True, exist_ok=True)
     return root
+
+
+# what a load leaves while it works (tempfile's 8-character suffix): ``.<name>.XXXXXXXX`` (an
+# atomic write, a folder of JSON batches) and ``.<name>.XXXXXXXX.gunzip`` (a decompressed file)
+_LEFTOVER = re.compile(r"\..+\.[a-z0-9_]{8}(\.gunzip)?")
+STALE_AFTER = 24 * 3600.0
+"""Seconds after which a temporary file of an interrupted load is swept from the cache."""
+
+
+def sweep(root: Path, older_than: float = STALE_AFTER) -> list[str]:
+    """Remove what loads killed mid-way left in the cache folder ``root`` (temporary files and
+    folders older than ``older_than`` seconds: a running load's are younger); return their names.
+
+    ``load`` calls it on every run, so an interrupted load costs disk only until the next one.
+    """
+    removed: list[str] = []
+    cutoff = time.time() - older_than
+    for entry in root.iterdir():
+        if not _LEFTOVER.fullmatch(entry.name):
+            continue
+        try:
+            if entry.lstat().st_mtime > cutoff:
+                continue
+            if entry.is_dir() and not entry.is_symlink():
+                shutil.rmtree(entry)
+            else:
+                entry.unlink()
+        except OSError:
+            continue  # gone already, or not ours to remove: the next sweep tries again
+        removed.append(entry.name)
+    return removed
 
 
 def _memo(root: Path) -> dict[str, str]:

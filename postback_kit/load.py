@@ -949,6 +949,8 @@ def load(
     """
     files, skipped, explicit = _resolve(source)
     root = cachelib.cache_dir(cache)
+    if root is not None:
+        cachelib.sweep(root)
     options = f"tz={timezone}"
     key = cachelib.export_key(files, options, root) if root else None
     if root and key:

@@ -55,3 +55,44 @@ def test_digests_are_sha256_and_remembered_per_file_stamp(tmp_path: Path) -> Non
     old = {s.replace("sha256|", "", 1): "f" * 40 for s in memo}
     (root / "digests.json").write_text(json.dumps(old), "utf-8")
     assert cache.export_key(paths, "", root) == before
+
+
+def test_sweep_removes_only_old_leftovers_of_interrupted_loads(tmp_path: Path) -> None:
+    import os
+    import time
+
+    old = time.time() - cache.STALE_AFTER - 60
+    leftovers = [".day1.csv.gz.k3j_x9q2.gunzip", ".abc.report.json.0a1b2c3d"]
+    for name in leftovers:
+        (tmp_path / name).write_text("partial")
+    batches = tmp_path / ".postbacks.json.zz9_8yx7"
+    batches.mkdir()
+    (batches / "0.parquet").write_text("partial")
+    young = tmp_path / ".day2.csv.gz.abcd1234.gunzip"  # a load running now
+    young.write_text("partial")
+    kept = [".gitignore", "digests.json", "abc.0.parquet", ".hidden-notes"]
+    for name in kept:
+        (tmp_path / name).write_text("keep")
+    for p in [*(tmp_path / n for n in leftovers), batches]:
+        os.utime(p, (old, old))
+    os.utime(tmp_path / ".gitignore", (old, old))
+
+    assert sorted(cache.sweep(tmp_path)) == sorted([*leftovers, batches.name])
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([*kept, young.name])
+
+
+def test_load_sweeps_its_cache_folder(tmp_path: Path) -> None:
+    import os
+    import time
+
+    import postback_kit as pk
+
+    root = tmp_path / "cache"
+    root.mkdir()
+    stale = root / ".day1.csv.gz.k3j_x9q2.gunzip"
+    stale.write_text("partial")
+    old = time.time() - cache.STALE_AFTER - 60
+    os.utime(stale, (old, old))
+    export = _files(tmp_path / "export", ["tracking_id,attempt_timestamp\n1,1700000000\n"])[0]
+    pk.load(export, cache=root)
+    assert not stale.exists()
