@@ -443,18 +443,10 @@ def _stream_json(
         )
         offset = _offset(path, lf, tz, report)
         typed = _typed(lf, tz, offset)
-        if part is not None:
-            _atomic_write(part, lambda p: typed.drop(_RECORD).sink_parquet(p, statistics=True))
-            counted = pl.scan_parquet(part)
-        else:
-            frame = typed.collect(engine="streaming")
-            counted = frame.lazy()
-        rows, n_bad = (
-            counted.select(pl.len(), pl.col(_PROBLEM).is_not_null().sum()).collect().row(0)
-        )
+        frame, _, rows, n_bad = _sink_typed(typed, part, drop=(_RECORD,))
         rejected = list(raw.rejected)
         if n_bad:
-            bad = (frame.lazy() if part is None else typed).filter(pl.col(_PROBLEM).is_not_null())
+            bad = (typed if frame is None else frame.lazy()).filter(pl.col(_PROBLEM).is_not_null())
             for rec, reason in (
                 bad.select(_RECORD, _PROBLEM).collect(engine="streaming").iter_rows()
             ):
@@ -464,9 +456,10 @@ def _stream_json(
     _file_report(
         report, path, "json", src is not None, raw.rows_read, rows - n_bad, rejected, raw.columns
     )
-    if part is None:
+    if frame is not None:
         good = frame.filter(pl.col(_PROBLEM).is_null()) if n_bad else frame
         return _Read(good.drop(_PROBLEM, _RECORD).lazy(), None)
+    assert part is not None
     info = {"file": part.name, "problem": True, "rejected": n_bad}
     return _Read(_scan_part(part.parent, info), info)
 
@@ -763,15 +756,7 @@ def _stream_csv(
     offset = _offset(path, sample, tz, report)
     typed = _typed(lf, tz, offset)
     try:
-        if part is not None:
-            _atomic_write(part, lambda p: typed.sink_parquet(p, statistics=True))
-            counted = pl.scan_parquet(part)
-        else:
-            frame = typed.collect(engine="streaming")
-            counted = frame.lazy()
-        rows, n_bad = (
-            counted.select(pl.len(), pl.col(_PROBLEM).is_not_null().sum()).collect().row(0)
-        )
+        frame, counted, rows, n_bad = _sink_typed(typed, part)
     except pl.exceptions.PolarsError as exc:
         raise _NotParsable from exc
     rejected: list[dict[str, Any]] = []
@@ -788,11 +773,28 @@ def _stream_csv(
             for rec, reason in bad.iter_rows()
         ]
     _file_report(report, path, "csv", src is not None, rows, rows - n_bad, rejected, columns)
-    if part is None:
+    if frame is not None:
         good = frame.filter(pl.col(_PROBLEM).is_null()) if n_bad else frame
         return _Read(good.drop(_PROBLEM).lazy(), None)
+    assert part is not None
     info = {"file": part.name, "problem": True, "rejected": n_bad}
     return _Read(_scan_part(part.parent, info), info)
+
+
+def _sink_typed(
+    typed: pl.LazyFrame, part: Path | None, drop: tuple[str, ...] = ()
+) -> tuple[pl.DataFrame | None, pl.LazyFrame, int, int]:
+    """Sink the typed rows (with their ``__problem``) into the cache ``part`` with the streaming
+    engine, or collect them when there is no cache (the frame is returned, else None); return
+    what was written as a LazyFrame too, with the count of rows and of rejected ones."""
+    if part is not None:
+        _atomic_write(part, lambda p: typed.drop(*drop).sink_parquet(p, statistics=True))
+        frame, counted = None, pl.scan_parquet(part)
+    else:
+        frame = typed.collect(engine="streaming")
+        counted = frame.lazy()
+    rows, n_bad = counted.select(pl.len(), pl.col(_PROBLEM).is_not_null().sum()).collect().row(0)
+    return frame, counted, rows, n_bad
 
 
 def _scan_part(root: Path, info: dict[str, Any]) -> pl.LazyFrame:
