@@ -243,12 +243,10 @@ def parse_query(frame: pl.DataFrame | pl.LazyFrame, column: str) -> pl.LazyFrame
     no rows. Never raises on odd text: what cannot be decoded is kept as it is.
     """
     raw = pl.col("__raw")
+    text = frame.lazy().select(pl.col(column).cast(pl.String).alias("__raw")).with_row_index(_ROW)
     # click_url_parameters: the whole query is URL-encoded once more (no '=' but a '%3D')
-    raw = (
-        pl.when(~raw.str.contains("=", literal=True) & raw.str.contains("(?i)%3D"))
-        .then(_url_decode(raw, plus=False))
-        .otherwise(raw)
-    )
+    twice = ~raw.str.contains("=", literal=True) & raw.str.contains("(?i)%3D")
+    rows = _decode_where(text.collect(), ["__raw"], twice, _ROW, plus=False)
     query = (
         pl.when(raw.str.contains(r"(?s)^[^?=&]*\?"))
         .then(raw.str.extract(r"(?s)^[^?=&]*\?(.*)$", 1))
@@ -259,20 +257,43 @@ def parse_query(frame: pl.DataFrame | pl.LazyFrame, column: str) -> pl.LazyFrame
         .str.replace(r"#[^#&=]+$", "")
     )
     pieces = (
-        frame.lazy()
-        .select(pl.col(column).cast(pl.String).alias("__raw"))
-        .with_row_index(_ROW)
+        rows.lazy()
         .select(_ROW, query.str.split("&").alias("__piece"))
         .explode("__piece")
         .with_columns(pl.col("__piece").str.strip_chars())
         .filter(pl.col("__piece").is_not_null() & (pl.col("__piece") != ""))
         .with_columns(pl.col("__piece").str.splitn("=", 2).alias("__kv"))
+        .select(
+            _ROW,
+            pl.col("__kv").struct.field("field_0").alias("name"),
+            pl.col("__kv").struct.field("field_1").alias("value"),
+        )
+        .with_row_index("__i")
+        .collect()
     )
-    return pieces.select(
-        _ROW,
-        _url_decode(pl.col("__kv").struct.field("field_0"), plus=True).alias("name"),
-        _url_decode(pl.col("__kv").struct.field("field_1"), plus=True).alias("value"),
+    name, value = pl.col("name"), pl.col("value")
+    escaped = name.str.contains("%", literal=True) | value.str.contains("%", literal=True)
+    return (
+        _decode_where(pieces, ["name", "value"], escaped, "__i", plus=True)
+        .lazy()
+        .select(_ROW, "name", "value")
     )
+
+
+def _decode_where(
+    frame: pl.DataFrame, columns: list[str], need: pl.Expr, order: str, *, plus: bool
+) -> pl.DataFrame:
+    """``frame`` with ``columns`` URL-decoded (:func:`_url_decode`), the costly percent-decoding
+    done only on the rows where ``need`` holds (a row without ``%`` decodes to itself, ``+``
+    aside): most values carry no escape. ``order`` (unique) restores the order of the rows."""
+    mask = frame.select(need.fill_null(False)).to_series()
+    easy = frame.filter(~mask)
+    if plus:
+        easy = easy.with_columns(pl.col(c).str.replace_all("+", " ", literal=True) for c in columns)
+    if not mask.any():
+        return easy
+    hard = frame.filter(mask).with_columns(_url_decode(pl.col(c), plus=plus) for c in columns)
+    return pl.concat([easy, hard]).sort(order)
 
 
 # --------------------------------------------------------------------------- comparison
@@ -393,9 +414,12 @@ def parse_parameters(
     parsed: list[pl.DataFrame] = []
     for col in present:
         source = SOURCES.get(col, col)
-        text = df.select(pl.col(col).cast(pl.String).alias("__v"))
-        distinct = text.unique().drop_nulls()
-        if dedupe or (dedupe is None and distinct.height < 0.5 * df.height):
+        text = df.select(pl.col(col).cast(pl.String).alias("__v")).with_row_index(_UID)
+        if source in covered:
+            # the rows whose earlier column gave parameters keep those: not parsed again
+            text = text.join(covered[source], on=_UID, how="anti", maintain_order="left")
+        distinct = text.select("__v").unique().drop_nulls()
+        if dedupe or (dedupe is None and distinct.height < 0.5 * text.height):
             by_value = (
                 parse_query(distinct, "__v")
                 .with_row_index("__pos")  # the order of the parameters within a query
@@ -404,18 +428,17 @@ def parse_parameters(
             )
             rows = (
                 text.lazy()
-                .with_row_index(_UID)
                 .join(by_value, on="__v", how="inner")
                 .sort(_UID, "__pos")
                 .select(_UID, "name", "value")
             )
         else:
-            rows = parse_query(text, "__v").select(pl.col(_ROW).alias(_UID), "name", "value")
+            rows = parse_query(text, "__v").select(
+                pl.lit(text[_UID]).gather(pl.col(_ROW)).alias(_UID), "name", "value"
+            )
         # one column per source and row: postback_url_parameters, else the URL's query; a name
         # repeated in one query counts with its first value
         rows = rows.unique([_UID, "name"], keep="first", maintain_order=True)
-        if source in covered:
-            rows = rows.join(covered[source].lazy(), on=_UID, how="anti", maintain_order="left")
         got = rows.with_columns(source=pl.lit(source)).collect()
         ids = got.select(_UID).unique()
         covered[source] = pl.concat([covered[source], ids]) if source in covered else ids
