@@ -438,7 +438,7 @@ def parse_parameters(
             )
         # one column per source and row: postback_url_parameters, else the URL's query; a name
         # repeated in one query counts with its first value
-        rows = rows.unique([_UID, "name"], keep="first", maintain_order=True)
+        rows = rows.filter(pl.struct(_UID, "name").is_first_distinct())
         got = rows.with_columns(source=pl.lit(source)).collect()
         ids = got.select(_UID).unique()
         covered[source] = pl.concat([covered[source], ids]) if source in covered else ids
@@ -537,7 +537,16 @@ def parameter_table(
     flags = base.select(_UID, "hit", "ok", "unit").with_row_index(_ROW)
     value = pl.col("value")
     # long is in row order (and _ROW grows with __uid): the examples below are first rows
-    long = parsed.long.join(flags, on=_UID, how="inner", maintain_order="left").drop(_UID)
+    # (a lookup by position: __uid is the row of the frame, the join on it is a gather)
+    row_of = (
+        pl.select(pl.repeat(None, df.height, dtype=pl.UInt32).alias(_ROW))
+        .to_series()
+        .scatter(flags[_UID], flags[_ROW])
+    )
+    long = parsed.long.with_columns(row_of.gather(parsed.long[_UID])).drop_nulls(_ROW)
+    long = pl.concat(
+        [long.drop(_UID), flags.select("hit", "ok", "unit")[long[_ROW]]], how="horizontal"
+    )
     if long.is_empty():
         return _empty_table()
     key = ["source", "name"]
