@@ -456,11 +456,17 @@ def parse_parameters(
         .with_columns(empty=value == "")
         .with_columns(macro=~pl.col("empty") & rules.is_macro(value))
         .with_columns(clean=~pl.col("empty") & ~pl.col("macro"))
-        .with_columns(shape=pl.when("clean").then(rules.shape(value)))
+        .collect()
+    )
+    judged = pl.concat(
+        [
+            judged.filter(~pl.col("clean")).with_columns(shape=pl.lit(None, pl.String)),
+            *_shaped(judged.filter("clean"), rules),
+        ]
     )
     long = (
         long.lazy()
-        .join(judged, on="value", how="left", maintain_order="left")
+        .join(judged.lazy(), on="value", how="left", maintain_order="left")
         .with_columns(
             pl.col("empty").fill_null(True),  # a name without "=" has no value: empty
             pl.col("macro", "clean").fill_null(False),
@@ -469,6 +475,23 @@ def parse_parameters(
         .collect()
     )
     return ParsedParameters(df, present, long, rules)
+
+
+def _shaped(values: pl.DataFrame, rules: ParamRules) -> list[pl.DataFrame]:
+    """``values`` (non-null ``value``s) with their :meth:`ParamRules.shape`, in pieces: each
+    pattern is tried only on the values no earlier pattern matched (a when/then chain would try
+    every pattern on every value)."""
+    value, out = pl.col("value"), []
+    for s in rules.shapes:
+        if values.is_empty():
+            break
+        hit = values.select(value.str.contains(s.pattern)).to_series()
+        name = pl.lit(s.name)
+        if s.length:
+            name = name + value.str.len_chars().cast(pl.String)
+        out.append(values.filter(hit).with_columns(shape=name))
+        values = values.filter(~hit)
+    return [*out, values.with_columns(shape=pl.lit("text"))]
 
 
 def parameter_table(
