@@ -464,9 +464,21 @@ def parse_parameters(
             *_shaped(judged.filter("clean"), rules),
         ]
     )
+    # each row's judgement by position in judged: joining only the values on an index and
+    # gathering is cheaper than a join of the whole table that keeps its order
+    at = (
+        long.select(value)
+        .join(
+            judged.select(value).with_row_index("__j"),
+            on="value",
+            how="left",
+            maintain_order="left",
+        )
+        .get_column("__j")
+    )
     long = (
-        long.lazy()
-        .join(judged.lazy(), on="value", how="left", maintain_order="left")
+        pl.concat([long, judged.select("empty", "macro", "clean", "shape")[at]], how="horizontal")
+        .lazy()
         .with_columns(
             pl.col("empty").fill_null(True),  # a name without "=" has no value: empty
             pl.col("macro", "clean").fill_null(False),
