@@ -246,7 +246,7 @@ def parse_query(frame: pl.DataFrame | pl.LazyFrame, column: str) -> pl.LazyFrame
     text = frame.lazy().select(pl.col(column).cast(pl.String).alias("__raw")).with_row_index(_ROW)
     # click_url_parameters: the whole query is URL-encoded once more (no '=' but a '%3D')
     twice = ~raw.str.contains("=", literal=True) & raw.str.contains("(?i)%3D")
-    rows = _decode_where(text.collect(), ["__raw"], twice, _ROW, plus=False)
+    rows = _decode_where(text.collect(), ["__raw"], twice, plus=False)
     query = (
         pl.when(raw.str.contains(r"(?s)^[^?=&]*\?"))
         .then(raw.str.extract(r"(?s)^[^?=&]*\?(.*)$", 1))
@@ -268,32 +268,31 @@ def parse_query(frame: pl.DataFrame | pl.LazyFrame, column: str) -> pl.LazyFrame
             pl.col("__kv").struct.field("field_0").alias("name"),
             pl.col("__kv").struct.field("field_1").alias("value"),
         )
-        .with_row_index("__i")
         .collect()
     )
     name, value = pl.col("name"), pl.col("value")
-    escaped = name.str.contains("%", literal=True) | value.str.contains("%", literal=True)
+    escaped = name.str.contains("[%+]") | value.str.contains("[%+]")  # '+' is a space
     return (
-        _decode_where(pieces, ["name", "value"], escaped, "__i", plus=True)
+        _decode_where(pieces, ["name", "value"], escaped, plus=True)
         .lazy()
         .select(_ROW, "name", "value")
     )
 
 
 def _decode_where(
-    frame: pl.DataFrame, columns: list[str], need: pl.Expr, order: str, *, plus: bool
+    frame: pl.DataFrame, columns: list[str], need: pl.Expr, *, plus: bool
 ) -> pl.DataFrame:
-    """``frame`` with ``columns`` URL-decoded (:func:`_url_decode`), the costly percent-decoding
-    done only on the rows where ``need`` holds (a row without ``%`` decodes to itself, ``+``
-    aside): most values carry no escape. ``order`` (unique) restores the order of the rows."""
+    """``frame`` with ``columns`` URL-decoded (:func:`_url_decode`), done only on the rows where
+    ``need`` holds and put back in place: ``need`` must hold wherever a value has a ``%`` (or a
+    ``+`` when ``plus``), since any other value decodes to itself. Most values have neither."""
     mask = frame.select(need.fill_null(False)).to_series()
-    easy = frame.filter(~mask)
-    if plus:
-        easy = easy.with_columns(pl.col(c).str.replace_all("+", " ", literal=True) for c in columns)
     if not mask.any():
-        return easy
-    hard = frame.filter(mask).with_columns(_url_decode(pl.col(c), plus=plus) for c in columns)
-    return pl.concat([easy, hard]).sort(order)
+        return frame
+    at = mask.arg_true()
+    hard = frame.filter(mask).select(_url_decode(pl.col(c), plus=plus) for c in columns)
+    return frame.with_columns(
+        frame.get_column(c).clone().scatter(at, hard.get_column(c)) for c in columns
+    )
 
 
 # --------------------------------------------------------------------------- comparison
