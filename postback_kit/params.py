@@ -243,12 +243,10 @@ def parse_query(frame: pl.DataFrame | pl.LazyFrame, column: str) -> pl.LazyFrame
     no rows. Never raises on odd text: what cannot be decoded is kept as it is.
     """
     raw = pl.col("__raw")
+    text = frame.lazy().select(pl.col(column).cast(pl.String).alias("__raw")).with_row_index(_ROW)
     # click_url_parameters: the whole query is URL-encoded once more (no '=' but a '%3D')
-    raw = (
-        pl.when(~raw.str.contains("=", literal=True) & raw.str.contains("(?i)%3D"))
-        .then(_url_decode(raw, plus=False))
-        .otherwise(raw)
-    )
+    twice = ~raw.str.contains("=", literal=True) & raw.str.contains("(?i)%3D")
+    rows = _decode_where(text.collect(), ["__raw"], twice, plus=False)
     query = (
         pl.when(raw.str.contains(r"(?s)^[^?=&]*\?"))
         .then(raw.str.extract(r"(?s)^[^?=&]*\?(.*)$", 1))
@@ -259,19 +257,41 @@ def parse_query(frame: pl.DataFrame | pl.LazyFrame, column: str) -> pl.LazyFrame
         .str.replace(r"#[^#&=]+$", "")
     )
     pieces = (
-        frame.lazy()
-        .select(pl.col(column).cast(pl.String).alias("__raw"))
-        .with_row_index(_ROW)
+        rows.lazy()
         .select(_ROW, query.str.split("&").alias("__piece"))
         .explode("__piece")
         .with_columns(pl.col("__piece").str.strip_chars())
         .filter(pl.col("__piece").is_not_null() & (pl.col("__piece") != ""))
         .with_columns(pl.col("__piece").str.splitn("=", 2).alias("__kv"))
+        .select(
+            _ROW,
+            pl.col("__kv").struct.field("field_0").alias("name"),
+            pl.col("__kv").struct.field("field_1").alias("value"),
+        )
+        .collect()
     )
-    return pieces.select(
-        _ROW,
-        _url_decode(pl.col("__kv").struct.field("field_0"), plus=True).alias("name"),
-        _url_decode(pl.col("__kv").struct.field("field_1"), plus=True).alias("value"),
+    name, value = pl.col("name"), pl.col("value")
+    escaped = name.str.contains("[%+]") | value.str.contains("[%+]")  # '+' is a space
+    return (
+        _decode_where(pieces, ["name", "value"], escaped, plus=True)
+        .lazy()
+        .select(_ROW, "name", "value")
+    )
+
+
+def _decode_where(
+    frame: pl.DataFrame, columns: list[str], need: pl.Expr, *, plus: bool
+) -> pl.DataFrame:
+    """``frame`` with ``columns`` URL-decoded (:func:`_url_decode`), done only on the rows where
+    ``need`` holds and put back in place: ``need`` must hold wherever a value has a ``%`` (or a
+    ``+`` when ``plus``), since any other value decodes to itself. Most values have neither."""
+    mask = frame.select(need.fill_null(False)).to_series()
+    if not mask.any():
+        return frame
+    at = mask.arg_true()
+    hard = frame.filter(mask).select(_url_decode(pl.col(c), plus=plus) for c in columns)
+    return frame.with_columns(
+        frame.get_column(c).clone().scatter(at, hard.get_column(c)) for c in columns
     )
 
 
@@ -393,9 +413,12 @@ def parse_parameters(
     parsed: list[pl.DataFrame] = []
     for col in present:
         source = SOURCES.get(col, col)
-        text = df.select(pl.col(col).cast(pl.String).alias("__v"))
-        distinct = text.unique().drop_nulls()
-        if dedupe or (dedupe is None and distinct.height < 0.5 * df.height):
+        text = df.select(pl.col(col).cast(pl.String).alias("__v")).with_row_index(_UID)
+        if source in covered:
+            # the rows whose earlier column gave parameters keep those: not parsed again
+            text = text.join(covered[source], on=_UID, how="anti", maintain_order="left")
+        distinct = text.select("__v").unique().drop_nulls()
+        if dedupe or (dedupe is None and distinct.height < 0.5 * text.height):
             by_value = (
                 parse_query(distinct, "__v")
                 .with_row_index("__pos")  # the order of the parameters within a query
@@ -404,18 +427,17 @@ def parse_parameters(
             )
             rows = (
                 text.lazy()
-                .with_row_index(_UID)
                 .join(by_value, on="__v", how="inner")
                 .sort(_UID, "__pos")
                 .select(_UID, "name", "value")
             )
         else:
-            rows = parse_query(text, "__v").select(pl.col(_ROW).alias(_UID), "name", "value")
+            rows = parse_query(text, "__v").select(
+                pl.lit(text[_UID]).gather(pl.col(_ROW)).alias(_UID), "name", "value"
+            )
         # one column per source and row: postback_url_parameters, else the URL's query; a name
         # repeated in one query counts with its first value
-        rows = rows.unique([_UID, "name"], keep="first", maintain_order=True)
-        if source in covered:
-            rows = rows.join(covered[source].lazy(), on=_UID, how="anti", maintain_order="left")
+        rows = rows.filter(pl.struct(_UID, "name").is_first_distinct())
         got = rows.with_columns(source=pl.lit(source)).collect()
         ids = got.select(_UID).unique()
         covered[source] = pl.concat([covered[source], ids]) if source in covered else ids
@@ -433,11 +455,29 @@ def parse_parameters(
         .with_columns(empty=value == "")
         .with_columns(macro=~pl.col("empty") & rules.is_macro(value))
         .with_columns(clean=~pl.col("empty") & ~pl.col("macro"))
-        .with_columns(shape=pl.when("clean").then(rules.shape(value)))
+        .collect()
+    )
+    judged = pl.concat(
+        [
+            judged.filter(~pl.col("clean")).with_columns(shape=pl.lit(None, pl.String)),
+            *_shaped(judged.filter("clean"), rules),
+        ]
+    )
+    # each row's judgement by position in judged: joining only the values on an index and
+    # gathering is cheaper than a join of the whole table that keeps its order
+    at = (
+        long.select(value)
+        .join(
+            judged.select(value).with_row_index("__j"),
+            on="value",
+            how="left",
+            maintain_order="left",
+        )
+        .get_column("__j")
     )
     long = (
-        long.lazy()
-        .join(judged, on="value", how="left", maintain_order="left")
+        pl.concat([long, judged.select("empty", "macro", "clean", "shape")[at]], how="horizontal")
+        .lazy()
         .with_columns(
             pl.col("empty").fill_null(True),  # a name without "=" has no value: empty
             pl.col("macro", "clean").fill_null(False),
@@ -446,6 +486,23 @@ def parse_parameters(
         .collect()
     )
     return ParsedParameters(df, present, long, rules)
+
+
+def _shaped(values: pl.DataFrame, rules: ParamRules) -> list[pl.DataFrame]:
+    """``values`` (non-null ``value``s) with their :meth:`ParamRules.shape`, in pieces: each
+    pattern is tried only on the values no earlier pattern matched (a when/then chain would try
+    every pattern on every value)."""
+    value, out = pl.col("value"), []
+    for s in rules.shapes:
+        if values.is_empty():
+            break
+        hit = values.select(value.str.contains(s.pattern)).to_series()
+        name = pl.lit(s.name)
+        if s.length:
+            name = name + value.str.len_chars().cast(pl.String)
+        out.append(values.filter(hit).with_columns(shape=name))
+        values = values.filter(~hit)
+    return [*out, values.with_columns(shape=pl.lit("text"))]
 
 
 def parameter_table(
@@ -514,7 +571,16 @@ def parameter_table(
     flags = base.select(_UID, "hit", "ok", "unit").with_row_index(_ROW)
     value = pl.col("value")
     # long is in row order (and _ROW grows with __uid): the examples below are first rows
-    long = parsed.long.join(flags, on=_UID, how="inner", maintain_order="left").drop(_UID)
+    # (a lookup by position: __uid is the row of the frame, the join on it is a gather)
+    row_of = (
+        pl.select(pl.repeat(None, df.height, dtype=pl.UInt32).alias(_ROW))
+        .to_series()
+        .scatter(flags[_UID], flags[_ROW])
+    )
+    long = parsed.long.with_columns(row_of.gather(parsed.long[_UID])).drop_nulls(_ROW)
+    long = pl.concat(
+        [long.drop(_UID), flags.select("hit", "ok", "unit")[long[_ROW]]], how="horizontal"
+    )
     if long.is_empty():
         return _empty_table()
     key = ["source", "name"]

@@ -299,3 +299,116 @@ def test_parsed_once_keeps_the_first_of_a_repeated_name_and_the_fallbacks() -> N
         0, named=True
     )
     assert (row["failing"], row["ok"]) == (1, 0)  # row 2's empty second click_id does not count
+
+
+_TOKEN = r"%[0-9A-Fa-f]{2}|[^%]+|%"
+_C = "[89ab][0-9a-f]"
+_UTF8_HEX = (
+    "^(?:[0-7][0-9a-f]"
+    f"|(?:c[2-9a-f]|d[0-9a-f]){_C}"
+    f"|e0[ab][0-9a-f]{_C}|(?:e[1-9a-c]|e[ef]){_C}{_C}|ed[89][0-9a-f]{_C}"
+    f"|f0[9ab][0-9a-f]{_C}{_C}|f[1-3]{_C}{_C}{_C}|f48[0-9a-f]{_C}{_C}"
+    ")*$"
+)
+
+
+def reference_url_decode(s: pl.Expr, *, plus: bool) -> pl.Expr:
+    """The original percent-decoding, applied to every value."""
+    if plus:
+        s = s.str.replace_all("+", " ", literal=True)
+    element = pl.element()
+    hexed = (
+        s.str.extract_all(_TOKEN)
+        .list.eval(
+            pl.when(element.str.contains("^%[0-9A-Fa-f]{2}$"))
+            .then(element.str.slice(1).str.to_lowercase())
+            .otherwise(element.str.encode("hex"))
+        )
+        .list.join("")
+    )
+    decoded = pl.when(hexed.str.contains(_UTF8_HEX)).then(hexed).str.decode("hex")
+    return (
+        pl.when(s.str.contains("%", literal=True))
+        .then(pl.coalesce(decoded.cast(pl.String), s))
+        .otherwise(s)
+    )
+
+
+def reference_parse_query(frame: pl.DataFrame, column: str) -> pl.DataFrame:
+    """The original parse_query: every name, value and raw text through the decoding."""
+    raw = pl.col("__raw")
+    raw = (
+        pl.when(~raw.str.contains("=", literal=True) & raw.str.contains("(?i)%3D"))
+        .then(reference_url_decode(raw, plus=False))
+        .otherwise(raw)
+    )
+    query = (
+        pl.when(raw.str.contains(r"(?s)^[^?=&]*\?"))
+        .then(raw.str.extract(r"(?s)^[^?=&]*\?(.*)$", 1))
+        .when(raw.str.contains(r"^[A-Za-z][A-Za-z0-9+.\-]*://"))
+        .then(pl.lit(""))
+        .otherwise(raw)
+        .str.replace(r"#[^#&=]+$", "")
+    )
+    pieces = (
+        frame.lazy()
+        .select(pl.col(column).cast(pl.String).alias("__raw"))
+        .with_row_index(_ROW)
+        .select(_ROW, query.str.split("&").alias("__piece"))
+        .explode("__piece")
+        .with_columns(pl.col("__piece").str.strip_chars())
+        .filter(pl.col("__piece").is_not_null() & (pl.col("__piece") != ""))
+        .with_columns(pl.col("__piece").str.splitn("=", 2).alias("__kv"))
+    )
+    return pieces.select(
+        _ROW,
+        reference_url_decode(pl.col("__kv").struct.field("field_0"), plus=True).alias("name"),
+        reference_url_decode(pl.col("__kv").struct.field("field_1"), plus=True).alias("value"),
+    ).collect()
+
+
+EDGE_URLS = [
+    "https://p.io/cb?click_id=&goal=%7Bgoal%7D",
+    "https://p.io/cb?a%3Db=1&c%26d=2%3D3&e=%26",  # percent-encoded '=' and '&'
+    "https://p.io/cb?k=1&k=2&k=&k",  # repeated keys, empty value, name without '='
+    "https://p.io/cb?idfa={idfa}&gaid=(gaid)&x=${x}&y=%7By%7D&z=#z#",  # unfilled macros
+    "https://p.io/cb",  # no query string
+    "https://p.io/cb?",
+    "https://p.io/cb?a=1&b=2#frag",  # fragment
+    "https://p.io/cb?a=1#",
+    "a=hello+world&b=a%2Bb&c=%20%E2%82%AC",  # '+' and UTF-8 escapes
+    "?a=%zz&b=%&c=%E2%82&d=%ff",  # invalid escapes and invalid UTF-8 stay as they are
+    "param1%3D1%26param2%3D%7Bidfa%7D",  # a query encoded once more
+    "param1%3D1%26param2%3D%E2",
+    "a=1&&b=2&",
+    " a = 1 & b=2 ",
+    "%3D",
+    "=1&=&==",
+    "",
+    None,
+]
+
+
+@pytest.mark.parametrize("dedupe", [True, False])
+def test_parse_query_and_parse_parameters_on_edges_are_the_original(dedupe: bool) -> None:
+    """parse_query decodes only the rows with a '%': its rows are those of decoding every row;
+    so are the parsed tables, with postback_url parsed only for the rows whose
+    postback_url_parameters gave none."""
+    frame = pl.DataFrame({"u": EDGE_URLS})
+    got = parse_query(frame, "u").collect()
+    assert_frame_equal(got, reference_parse_query(frame, "u"))
+    assert got.height > 30  # the edges do give parameters
+    both = pl.DataFrame(
+        {
+            "delivery_id": range(len(EDGE_URLS)),
+            "outcome": ["success", "request_error"] * (len(EDGE_URLS) // 2),
+            "postback_url": EDGE_URLS,
+            "postback_url_parameters": EDGE_URLS[3:] + EDGE_URLS[:3],
+            "click_url_parameters": EDGE_URLS[::-1],
+        }
+    )
+    hit, ok = pl.col("outcome") == "request_error", pl.col("outcome") == "success"
+    assert_frame_equal(
+        parameter_table(parse_parameters(both, dedupe=dedupe), hit, ok),
+        reference_parameter_table(both, hit, ok),
+    )
