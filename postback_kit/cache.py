@@ -13,11 +13,13 @@ import json
 import os
 import re
 import shutil
+import tempfile
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-__all__ = ["cache_dir", "content_digest", "export_key", "sweep"]
+__all__ = ["atomic_write", "cache_dir", "content_digest", "export_key", "sweep"]
 
 _MEMO_NAME = "digests.json"
 _ALGORITHM = "sha256"  # in the memo's stamps: a digest of another algorithm is not reused
@@ -80,10 +82,22 @@ def _memo(root: Path) -> dict[str, str]:
         return {}
 
 
+def atomic_write(target: Path, write: Callable[[Path], object]) -> None:
+    """Call ``write(tmp)`` on a hidden temporary file next to ``target``, then rename it to
+    ``target``: a reader sees the old file or the whole new one, never a part (the temporary
+    file is removed if ``write`` fails; :func:`sweep` removes it if the process was killed)."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
+    os.close(fd)
+    try:
+        write(Path(tmp))
+        os.replace(tmp, target)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
 def _save_memo(root: Path, memo: dict[str, str]) -> None:
-    tmp = root / f".{_MEMO_NAME}.{os.getpid()}"
-    tmp.write_text(json.dumps(memo), "utf-8")
-    tmp.replace(root / _MEMO_NAME)
+    atomic_write(root / _MEMO_NAME, lambda p: p.write_text(json.dumps(memo), "utf-8"))
 
 
 def _stamp(path: Path) -> str:

@@ -280,10 +280,10 @@ def _library_b64() -> str:
     if not data.startswith(b"\x1f\x8b"):
         data = gzip.compress(vlc.javascript_bundle(_BUNDLE_SNIPPET).encode("utf-8"), 9, mtime=0)
         if cached is not None:
-            from .load import _atomic_write
+            from .cache import atomic_write
 
             with contextlib.suppress(OSError):  # a read-only cache: build it again next time
-                _atomic_write(cached, lambda path: path.write_bytes(data))
+                atomic_write(cached, lambda path: path.write_bytes(data))
     return base64.b64encode(data).decode("ascii")
 
 

@@ -48,13 +48,14 @@ ISSUE_OUTCOMES = (*FAILURE_OUTCOMES, "false_failure")
 
 _TS = "attempt_timestamp"
 
-_EXAMPLE_COLUMNS = (
+EXAMPLE_COLUMNS = (
     "attempt_timestamp",
     "response_code",
     "response_body",
     "postback_url",
     "notifying_status",
 )
+"""The columns of an issue's example attempt (and of the report's examples table)."""
 
 ATTEMPT_COLUMNS: tuple[str, ...] = tuple(
     dict.fromkeys(
@@ -68,7 +69,7 @@ ATTEMPT_COLUMNS: tuple[str, ...] = tuple(
             "publisher_name",
             *SEGMENT_COLUMNS,
             *PARAMETER_COLUMNS,
-            *_EXAMPLE_COLUMNS,
+            *EXAMPLE_COLUMNS,
             *PII_FIELDS,
         )
     )
@@ -285,7 +286,7 @@ def _codes(hits: pl.DataFrame) -> dict[str, int]:
 
 
 def _example(hits: pl.DataFrame) -> dict[str, Any]:
-    cols = [c for c in _EXAMPLE_COLUMNS if c in hits.columns]
+    cols = [c for c in EXAMPLE_COLUMNS if c in hits.columns]
     row = hits.sort("attempt_timestamp", descending=True).select(cols).row(0, named=True)
     return {k: (str(v) if k == "notifying_status" and v is not None else v) for k, v in row.items()}
 
@@ -381,7 +382,7 @@ def diagnose(
                 "response_code",
                 "tracker_name",
                 "publisher_name",
-                *_EXAMPLE_COLUMNS,
+                *EXAMPLE_COLUMNS,
                 *SEGMENT_COLUMNS,
                 *PARAMETER_COLUMNS,
             )

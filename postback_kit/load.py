@@ -717,7 +717,7 @@ def _read_plain(
     _file_report(report, path, fmt, compressed, raw.rows_read, good.height, rejected, columns)
     if part is None:
         return _Read(good.lazy(), None)
-    _atomic_write(part, lambda p: good.write_parquet(p, statistics=True))
+    cachelib.atomic_write(part, lambda p: good.write_parquet(p, statistics=True))
     info = {"file": part.name, "problem": False, "rejected": 0}
     return _Read(_scan_part(part.parent, info), info)
 
@@ -788,7 +788,7 @@ def _sink_typed(
     engine, or collect them when there is no cache (the frame is returned, else None); return
     what was written as a LazyFrame too, with the count of rows and of rejected ones."""
     if part is not None:
-        _atomic_write(part, lambda p: typed.drop(*drop).sink_parquet(p, statistics=True))
+        cachelib.atomic_write(part, lambda p: typed.drop(*drop).sink_parquet(p, statistics=True))
         frame, counted = None, pl.scan_parquet(part)
     else:
         frame = typed.collect(engine="streaming")
@@ -996,7 +996,7 @@ def load(
     if root and key:
         # the report is written last: a cache entry without it is incomplete and not used
         stored = {**rep.to_dict(), "parts": parts}
-        _atomic_write(
+        cachelib.atomic_write(
             root / f"{key}.report.json",
             lambda p: p.write_text(json.dumps(stored, ensure_ascii=False), "utf-8"),
         )
@@ -1023,17 +1023,6 @@ def _cached(root: Path, report_path: Path) -> tuple[LoadReport, pl.LazyFrame] | 
     rep = LoadReport.from_dict(stored)
     rep.from_cache = True
     return rep, _combined([_scan_part(root, p) for p in parts])
-
-
-def _atomic_write(target: Path, write: Any) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
-    os.close(fd)
-    try:
-        write(Path(tmp))
-        os.replace(tmp, target)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
 
 
 def _warn_rejections(rep: LoadReport) -> None:

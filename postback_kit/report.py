@@ -38,7 +38,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import polars as pl
 
-from .diagnose import _EXAMPLE_COLUMNS, Issue
+from .diagnose import EXAMPLE_COLUMNS, Issue
 from .errors import ConfigError, PostbackKitError
 from .redact import ID_PARAMETERS, Redactor
 from .schema import PII_FIELDS
@@ -800,7 +800,7 @@ def partner_report(
     for n in range(1, len(issues) + 1):
         rows = red.filter(pl.col("issue") == n).sort("attempt_timestamp")
         picked.append(rows[_spread(rows.height, examples)])
-    cols = ["issue", "signature", *[c for c in _EXAMPLE_COLUMNS if c in red.columns]]
+    cols = ["issue", "signature", *[c for c in EXAMPLE_COLUMNS if c in red.columns]]
     example_frame = (
         pl.concat([p.select(cols) for p in picked], how="vertical_relaxed")
         if picked
@@ -881,7 +881,7 @@ def _report_issue(n: int, issue: Issue, red: pl.DataFrame, hider: _Hider) -> Rep
     example = (
         rows.sort("attempt_timestamp", descending=True)
         .head(1)
-        .select([c for c in _EXAMPLE_COLUMNS if c in rows.columns])
+        .select([c for c in EXAMPLE_COLUMNS if c in rows.columns])
     )
     if "notifying_status" in example.columns:
         example = example.with_columns(pl.col("notifying_status").cast(pl.String))
