@@ -763,9 +763,11 @@ def response_codes_chart(
     """
     import polars as pl
 
+    from .signatures import code_text
+
     frame = codes if isinstance(codes, pl.DataFrame) else pl.DataFrame(codes)
     counts_frame = frame.select(
-        pl.col("response_code").cast(pl.String).fill_null("no answer").alias("code"),
+        code_text(),
         pl.format("{}. {}", pl.col("issue"), pl.col("signature").str.slice(0, 80)).alias("issue"),
         pl.col("attempts"),
         pl.col("example_body").str.slice(0, 300).alias("example_body"),

@@ -39,6 +39,7 @@ from .diagnose import ISSUE_OUTCOMES as _DIAGNOSE_ISSUE_OUTCOMES
 from .errors import ConfigError, PostbackKitError
 from .params import parameter_table
 from .segments import MIN_HITS, WHOLE_TRAFFIC, Segment, find_segment, segment_table
+from .signatures import code_text
 from .timeline import BUCKETS, pattern_label
 from .timeline import as_utc as _utc
 
@@ -63,8 +64,6 @@ ISSUE_OUTCOMES: tuple[str, ...] = _DIAGNOSE_ISSUE_OUTCOMES
 ALL = "all"
 """The issue key that stands for all issues of the tracker."""
 
-NO_ANSWER = "no answer"
-"""Response code label of attempts that got no answer."""
 
 STACK_BY: dict[str, str] = {"class": "outcome", "signature": "signature", "code": "code"}
 """What the error-frequency chart can stack failures by: label → column."""
@@ -890,7 +889,7 @@ def deep_dive(diagnosis: Diagnosis, tracker: str | int | None = None) -> DeepDiv
     if every not in buckets:
         buckets.append(every)
     fine = buckets[0]
-    code = pl.col("response_code").cast(pl.String).fill_null(NO_ANSWER).alias("code")
+    code = code_text()
     outcome = pl.col("outcome").cast(pl.String).alias("outcome")
     signature = pl.col("signature").fill_null("(none)").alias("signature")
     failing = outcome.is_in(ISSUE_OUTCOMES).fill_null(False).alias("failing")

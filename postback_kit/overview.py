@@ -18,6 +18,7 @@ import polars as pl
 
 from .classify import OUTCOMES
 from .schema import require_columns
+from .signatures import code_text
 from .timeline import series_counts
 
 if TYPE_CHECKING:
@@ -33,8 +34,6 @@ __all__ = [
 
 FAILING_CLASSES: tuple[str, ...] = tuple(o for o in OUTCOMES if o != "success")
 """The outcomes a tracker list shows a failed share of (``share_<class>``), in this order."""
-
-NO_ANSWER = "no answer"
 
 _COUNTS_SCHEMA: dict[str, pl.DataType | type[pl.DataType]] = {
     "bucket": pl.Datetime("us", "UTC"),
@@ -87,7 +86,7 @@ def code_counts(attempts: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame:
     require_columns(
         lf, ["tracking_id", "response_code", "outcome", "response_body"], needed_for="code_counts"
     )
-    code = pl.col("response_code").cast(pl.String).fill_null(NO_ANSWER).alias("code")
+    code = code_text()
     return (
         lf.group_by("tracking_id", code, pl.col("outcome").cast(pl.String))
         .agg(

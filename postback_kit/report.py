@@ -42,6 +42,7 @@ from .diagnose import EXAMPLE_COLUMNS, Issue
 from .errors import ConfigError, PostbackKitError
 from .redact import ID_PARAMETERS, Redactor
 from .schema import PII_FIELDS
+from .signatures import NO_ANSWER_CODE
 from .timeline import pattern_label
 
 if TYPE_CHECKING:
@@ -514,7 +515,7 @@ def _td_body(body: str | None) -> str:
 
 
 def _code_text(code: Any) -> str:
-    return "no answer" if code is None else str(code)
+    return NO_ANSWER_CODE if code is None else str(code)
 
 
 def _evidence_table(head: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
@@ -680,8 +681,7 @@ def _spread(n: int, k: int) -> list[int]:
 
 
 def _codes_key(codes: dict[str, int]) -> str:
-    shown = [("no answer" if c == "no_answer" else c) for c in list(codes)[:3]]
-    return ", ".join(shown)
+    return ", ".join(list(codes)[:3])  # a code-less key is already NO_ANSWER_CODE
 
 
 def partner_report(

@@ -48,6 +48,8 @@ __all__ = [
     "EMPTY_BODY",
     "MESSAGE_LIMIT",
     "NO_ANSWER",
+    "NO_ANSWER_CODE",
+    "code_text",
     "extract_message",
     "message_expr",
     "signature_expr",
@@ -59,10 +61,17 @@ MESSAGE_LIMIT: Final = 200
 """Messages and signatures longer than this many characters are cut and end in ``…``."""
 
 NO_ANSWER: Final = "(no answer)"
+"""Signature of an attempt that got no HTTP answer (timeout, refused, DNS, TLS) and no body."""
+
 NO_ANSWER_CODE: Final = "no answer"
 """How a null ``response_code`` (no answer) is written where a code is shown as text: the keys
-of an issue's ``response_codes``, ``Explanation``'s text."""
-"""Signature of an attempt that got no HTTP answer (timeout, refused, DNS, TLS) and no body."""
+of an issue's ``response_codes``, ``Explanation``'s text, the ``code`` column of the views."""
+
+
+def code_text(column: str = "response_code") -> pl.Expr:
+    """The response code as text, :data:`NO_ANSWER_CODE` for none, named ``code``."""
+    return pl.col(column).cast(pl.String).fill_null(NO_ANSWER_CODE).alias("code")
+
 
 EMPTY_BODY: Final = "(empty body)"
 """Signature of an answer whose body is empty (or only whitespace)."""
