@@ -456,12 +456,7 @@ def _stream_json(
     _file_report(
         report, path, "json", src is not None, raw.rows_read, rows - n_bad, rejected, raw.columns
     )
-    if frame is not None:
-        good = frame.filter(pl.col(_PROBLEM).is_null()) if n_bad else frame
-        return _Read(good.drop(_PROBLEM, _RECORD).lazy(), None)
-    assert part is not None
-    info = {"file": part.name, "problem": True, "rejected": n_bad}
-    return _Read(_scan_part(part.parent, info), info)
+    return _streamed(frame, part, n_bad, drop=(_RECORD,))
 
 
 def _read_parquet(path: Path, src: Path | None = None) -> _Raw:
@@ -773,12 +768,7 @@ def _stream_csv(
             for rec, reason in bad.iter_rows()
         ]
     _file_report(report, path, "csv", src is not None, rows, rows - n_bad, rejected, columns)
-    if frame is not None:
-        good = frame.filter(pl.col(_PROBLEM).is_null()) if n_bad else frame
-        return _Read(good.drop(_PROBLEM).lazy(), None)
-    assert part is not None
-    info = {"file": part.name, "problem": True, "rejected": n_bad}
-    return _Read(_scan_part(part.parent, info), info)
+    return _streamed(frame, part, n_bad)
 
 
 def _sink_typed(
@@ -795,6 +785,18 @@ def _sink_typed(
         counted = frame.lazy()
     rows, n_bad = counted.select(pl.len(), pl.col(_PROBLEM).is_not_null().sum()).collect().row(0)
     return frame, counted, rows, n_bad
+
+
+def _streamed(
+    frame: pl.DataFrame | None, part: Path | None, n_bad: int, drop: tuple[str, ...] = ()
+) -> _Read:
+    """What a streamed file gives: the accepted rows of ``frame`` (no cache), else of its part."""
+    if frame is not None:
+        good = frame.filter(pl.col(_PROBLEM).is_null()) if n_bad else frame
+        return _Read(good.drop(_PROBLEM, *drop).lazy(), None)
+    assert part is not None
+    info = {"file": part.name, "problem": True, "rejected": n_bad}
+    return _Read(_scan_part(part.parent, info), info)
 
 
 def _scan_part(root: Path, info: dict[str, Any]) -> pl.LazyFrame:
