@@ -4,22 +4,45 @@ A second ``load`` of the same export reads typed Parquet instead of parsing CSV 
 The key is a digest of the files' bytes (SHA-256; never of their names or of anything secret);
 hashing a large file once is remembered by (path, size, modification time) so that a warm open
 does not read the files at all.
+
+The frame ``load`` returns is remembered with its cache entry (:func:`remember`,
+:func:`origin`), so that ``diagnose`` given that very frame can keep its result next to it; a
+frame derived from it (filtered, joined, collected) has no origin and is computed each time.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import io
 import json
 import os
+import pickle
 import re
 import shutil
 import tempfile
 import time
-from collections.abc import Callable
+import weakref
+from collections.abc import Callable, Collection
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-__all__ = ["atomic_write", "cache_dir", "content_digest", "export_key", "sweep"]
+__all__ = [
+    "Origin",
+    "atomic_write",
+    "cache_dir",
+    "code_digest",
+    "content_digest",
+    "dump_pickle",
+    "export_key",
+    "origin",
+    "read_pickle",
+    "read_pickle_bytes",
+    "remember",
+    "sweep",
+]
 
 _MEMO_NAME = "digests.json"
 _ALGORITHM = "sha256"  # in the memo's stamps: a digest of another algorithm is not reused
@@ -146,3 +169,85 @@ def export_key(paths: list[Path], options: str, root: Path | None) -> str:
     for stamp in stamps:
         h.update(memo[stamp].encode())
     return h.hexdigest()
+
+
+# --------------------------------------------------------------------------- frames' origin
+
+
+@dataclass(frozen=True)
+class Origin:
+    """The cache entry a frame returned by ``load`` reads: the folder and the export's key."""
+
+    root: Path
+    key: str
+
+
+# id(frame) -> (a weak reference to the frame, its origin); the entry goes with the frame
+_ORIGINS: dict[int, tuple[weakref.ref[Any], Origin]] = {}
+
+
+def remember(frame: Any, root: Path, key: str) -> None:
+    """Note that ``frame`` (a ``LazyFrame`` made by ``load``) is the export cached as ``key``."""
+    ident = id(frame)
+
+    def forget(ref: weakref.ref[Any]) -> None:
+        if _ORIGINS.get(ident, (None,))[0] is ref:
+            del _ORIGINS[ident]
+
+    _ORIGINS[ident] = (weakref.ref(frame, forget), Origin(root, key))
+
+
+def origin(frame: Any) -> Origin | None:
+    """The cache entry of ``frame`` if it is the very object ``load`` returned, else None."""
+    entry = _ORIGINS.get(id(frame))
+    return entry[1] if entry is not None and entry[0]() is frame else None
+
+
+@functools.cache
+def code_digest() -> str:
+    """A digest of the package's code and built-in data files (``*.py``, ``*.toml``): a result
+    cached by one version of the toolkit is never read by another."""
+    package = Path(__file__).resolve().parent
+    h = hashlib.sha256()
+    for path in sorted(package.rglob("*")):
+        if path.suffix in (".py", ".toml") and path.is_file():
+            h.update(path.relative_to(package).as_posix().encode() + b"\0")
+            h.update(path.read_bytes() + b"\0")
+    return h.hexdigest()
+
+
+def dump_pickle(obj: Any) -> bytes:
+    """Pickle ``obj`` for :func:`read_pickle`: time zones are written as ``ZoneInfo(key)`` (their
+    own reduction goes through ``builtins.getattr``, which the reader refuses)."""
+    import copyreg
+    from zoneinfo import ZoneInfo
+
+    buffer = io.BytesIO()
+    pickler = pickle.Pickler(buffer, protocol=pickle.HIGHEST_PROTOCOL)
+    pickler.dispatch_table = copyreg.dispatch_table.copy()
+    pickler.dispatch_table[ZoneInfo] = lambda zone: (ZoneInfo, (zone.key,))
+    pickler.dump(obj)
+    return buffer.getvalue()
+
+
+class _Unpickler(pickle.Unpickler):
+    def __init__(self, file: io.BufferedIOBase, allowed: Collection[str]) -> None:
+        super().__init__(file)
+        self.allowed = allowed
+
+    def find_class(self, module: str, name: str) -> Any:
+        if module.split(".")[0] not in self.allowed:
+            raise pickle.UnpicklingError(f"{module}.{name} is not expected in this cache file")
+        return super().find_class(module, name)
+
+
+def read_pickle(path: Path, allowed: Collection[str]) -> Any:
+    """Read a pickle written by the toolkit into its cache, refusing any class from outside the
+    top-level modules ``allowed`` (a file planted in the cache folder cannot run code)."""
+    with path.open("rb") as fh:
+        return _Unpickler(fh, allowed).load()
+
+
+def read_pickle_bytes(data: bytes, allowed: Collection[str]) -> Any:
+    """:func:`read_pickle` of bytes in memory."""
+    return _Unpickler(io.BytesIO(data), allowed).load()

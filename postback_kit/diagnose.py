@@ -16,8 +16,11 @@ conversions it left undelivered, then the deliveries it hit, then its attempts.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+import pickle
+import warnings
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -25,15 +28,17 @@ from typing import Any
 
 import polars as pl
 
+from . import cache as cachelib
 from .classify import FAILING_OUTCOMES, classify
 from .deliveries import DELIVERY_KEY, retry_behavior, with_delivery_id
 from .deliveries import deliveries as build_deliveries
+from .errors import LoadWarning
 from .knowledge import Hypothesis, KnowledgeBase
 from .params import PARAMETER_COLUMNS, parse_parameters, suspect_parameters
 from .schema import FIELD_NAMES, PII_FIELDS, require_columns
 from .segments import SEGMENT_COLUMNS, find_segment, segment_units
 from .signatures import NO_ANSWER_CODE
-from .timeline import bucket_counts, choose_bucket, classify_pattern
+from .timeline import as_utc, bucket_counts, choose_bucket, classify_pattern
 
 __all__ = ["Diagnosis", "Issue", "TrackerDiagnosis", "diagnose", "triage"]
 
@@ -207,6 +212,8 @@ class Diagnosis:
     attempts: pl.DataFrame = field(repr=False)
     deliveries: pl.DataFrame = field(repr=False)
     bucket: str = "1h"
+    from_cache: bool = field(default=False, compare=False)
+    """Whether this diagnosis was read from the cache instead of computed (see ``diagnose``)."""
 
     @property
     def issues(self) -> list[Issue]:
@@ -307,10 +314,13 @@ def diagnose(
     frame: pl.LazyFrame | pl.DataFrame,
     *,
     tracker: str | int | None = None,
+    since: datetime | str | None = None,
+    until: datetime | str | None = None,
     rules: str | os.PathLike[str] | None = None,
     knowledge: KnowledgeBase | None = None,
     bucket: str | None = None,
     progress: bool | None = None,
+    cache: bool = True,
 ) -> Diagnosis:
     """Find, explain and rank every issue of every tracker in an attempt table.
 
@@ -319,7 +329,11 @@ def diagnose(
     frame
         The attempt table, as returned by :func:`postback_kit.load`.
     tracker
-        Only this tracker (``tracking_id`` or tracker name).
+        Only this tracker (``tracking_id`` or tracker name). Whether a postback is still being
+        retried is judged at the end of the whole export, not at the tracker's last attempt.
+    since, until
+        Only the attempts from ``since`` (included) to ``until`` (excluded): datetimes or ISO
+        8601 text, UTC unless they carry an offset (``"2026-11-05"``, ``"2026-11-05T14:00+03:00"``).
     rules
         A TOML file of your own knowledge-base rules; they take precedence over the built-in ones.
     knowledge
@@ -327,18 +341,128 @@ def diagnose(
     bucket
         Time bucket for patterns (``"15m"``, ``"1h"``, …); chosen from the export's span when
         omitted.
+    cache
+        When ``frame`` is the very frame ``load`` returned with its cache on, the diagnosis is
+        kept next to the export's cache entry and read back by the next call with the same
+        export, arguments, rules (their content) and toolkit version: reopening an export is
+        then a read, not a recomputation (``Diagnosis.from_cache`` says which). A frame derived
+        from it (filtered, collected, …) is always computed; ``False`` always computes.
+
+    >>> d = pk.diagnose(pk.load("data/samples/csv"), since="2026-11-03")  # doctest: +SKIP
     """
+    kb = knowledge or (KnowledgeBase.with_rules(rules) if rules else KnowledgeBase.default())
+    lo, hi = as_utc(since), as_utc(until)
+    entry = cachelib.origin(frame) if cache else None
+    if entry is None:
+        return _diagnose(frame, kb, tracker, lo, hi, bucket, progress)
+    key = _cache_key(entry.key, kb, tracker, lo, hi, bucket)
+    cached = _read_cached(entry.root, key)
+    if cached is not None:
+        return cached
+    result = _diagnose(frame, kb, tracker, lo, hi, bucket, progress)
+    _store(entry.root, key, result)
+    return result
+
+
+# ---------------------------------------------------------------------------- the cache
+
+_CACHE_FORMAT = "1"  # bump when what _store writes changes shape
+# the only top-level modules a cached diagnosis may name (read_pickle refuses any other)
+_PICKLED_MODULES = ("postback_kit", "datetime", "zoneinfo")
+
+
+def _cache_key(
+    export_key: str,
+    kb: KnowledgeBase,
+    tracker: str | int | None,
+    since: datetime | None,
+    until: datetime | None,
+    bucket: str | None,
+) -> str:
+    """The diagnosis's cache key: the export's content key, the arguments, the knowledge base's
+    content, the toolkit's code and the polars version (a digest: no argument appears as is)."""
+    parts = (
+        f"diagnosis v{_CACHE_FORMAT}",
+        export_key,
+        cachelib.code_digest(),
+        kb.fingerprint,
+        pl.__version__,
+        repr((None if tracker is None else str(tracker), _iso(since), _iso(until), bucket)),
+    )
+    return hashlib.blake2b("|".join(parts).encode(), digest_size=16).hexdigest()
+
+
+def _cache_files(root: Path, key: str) -> tuple[Path, Path, Path]:
+    stem = f"{key}.diagnosis"
+    return (
+        root / f"{stem}.attempts.parquet",
+        root / f"{stem}.deliveries.parquet",
+        root / f"{stem}.pickle",
+    )
+
+
+def _read_cached(root: Path, key: str) -> Diagnosis | None:
+    """The cached diagnosis, or None when there is none (or it cannot be read: recomputed)."""
+    attempts, dlv, result = _cache_files(root, key)
+    if not (result.exists() and attempts.exists() and dlv.exists()):
+        return None
+    try:
+        trackers, export, bucket = cachelib.read_pickle(result, _PICKLED_MODULES)
+        return Diagnosis(
+            trackers,
+            export,
+            pl.read_parquet(attempts),
+            pl.read_parquet(dlv),
+            bucket,
+            from_cache=True,
+        )
+    except Exception:
+        return None
+
+
+def _store(root: Path, key: str, d: Diagnosis) -> None:
+    """Keep ``d`` under ``key``: the frames first, the pickle (what a reader looks for) last."""
+    attempts, dlv, result = _cache_files(root, key)
+    data = cachelib.dump_pickle((d.trackers, d.export, d.bucket))
+    try:
+        cachelib.read_pickle_bytes(data, _PICKLED_MODULES)  # what cannot be read back is not kept
+        cachelib.atomic_write(attempts, d.attempts.write_parquet)
+        cachelib.atomic_write(dlv, d.deliveries.write_parquet)
+        cachelib.atomic_write(result, lambda p: p.write_bytes(data))
+    except (OSError, pickle.UnpicklingError) as exc:
+        warnings.warn(
+            f"the diagnosis could not be kept in the cache folder {root} ({exc}); the next "
+            "call computes it again.",
+            LoadWarning,
+            stacklevel=3,
+        )
+
+
+def _diagnose(
+    frame: pl.LazyFrame | pl.DataFrame,
+    kb: KnowledgeBase,
+    tracker: str | int | None,
+    since: datetime | None,
+    until: datetime | None,
+    bucket: str | None,
+    progress: bool | None,
+) -> Diagnosis:
     lf = frame.lazy()
     require_columns(lf, REQUIRED, needed_for="diagnose")
     names = lf.collect_schema().names()
     lf = lf.select([c for c in names if c in ATTEMPT_COLUMNS or c not in FIELD_NAMES])
+    if since is not None:
+        lf = lf.filter(pl.col(_TS) >= since)
+    if until is not None:
+        lf = lf.filter(pl.col(_TS) < until)
+    whole_end = None
     if tracker is not None:
+        whole_end = lf.select(pl.col(_TS).max()).collect().item()
         key = str(tracker)
         cond = pl.col("tracking_id") == key
-        if "tracker_name" in lf.collect_schema().names():
+        if "tracker_name" in names:
             cond = cond | (pl.col("tracker_name") == key)
         lf = lf.filter(cond)
-    kb = knowledge or (KnowledgeBase.with_rules(rules) if rules else KnowledgeBase.default())
 
     bar = _progress(progress)
     bar.set_description("classifying attempts")
@@ -353,7 +477,7 @@ def diagnose(
             empty,
             bucket or "1h",
         )
-    export_end = att["attempt_timestamp"].max()
+    export_end = att["attempt_timestamp"].max() if whole_end is None else whole_end
     bar.set_description("folding retries into deliveries")
     dlv = build_deliveries(att.lazy(), export_end=export_end).collect()  # type: ignore[arg-type]
     bar.update(1)

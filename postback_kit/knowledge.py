@@ -21,6 +21,7 @@ Your own rules go first (a rule with a built-in's id replaces it)::
 from __future__ import annotations
 
 import functools
+import hashlib
 import os
 import re
 import tomllib
@@ -499,6 +500,20 @@ class KnowledgeBase:
             f"KnowledgeBase({len(self.rules)} rules, {len(self.soft_patterns)} soft-failure "
             f"patterns, sources={list(self.sources)})"
         )
+
+    @functools.cached_property
+    def fingerprint(self) -> str:
+        """A digest of what decides the hypotheses and the soft failures (rules in order,
+        fallbacks, vocabulary); two bases with the same fingerprint diagnose alike."""
+        content = repr(
+            (
+                self.rules,
+                sorted(self.fallbacks.items()),
+                self.soft_patterns,
+                self.success_tokens,
+            )
+        )
+        return hashlib.sha256(content.encode()).hexdigest()
 
     # ---- construction
 

@@ -963,6 +963,7 @@ def load(
         if cached is not None:
             rep, frame = cached
             _warn_rejections(rep)
+            cachelib.remember(frame, root, key)
             return LoadResult(frame, rep) if report else frame
 
     rep = LoadReport(skipped=list(skipped))
@@ -1002,6 +1003,7 @@ def load(
             root / f"{key}.report.json",
             lambda p: p.write_text(json.dumps(stored, ensure_ascii=False), "utf-8"),
         )
+        cachelib.remember(frame, root, key)
     return LoadResult(frame, rep) if report else frame
 
 

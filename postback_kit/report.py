@@ -744,7 +744,7 @@ def partner_report(
     if hi is not None:
         scoped = scoped.filter(pl.col("attempt_timestamp") < hi)
     if tracker is None:
-        overall = diagnose(scoped, rules=rules)
+        overall = diagnose(raw, since=lo, until=hi, rules=rules)
         if not overall.trackers:
             raise PostbackKitError(
                 "the export has no attempts in this time range.",
@@ -777,7 +777,9 @@ def partner_report(
             hint="check --tracker (the tracking_id from the tracker list) and --since/--until.",
         )
 
-    d = diagnose(scoped, rules=rules)
+    # the tracker alone, judged at the end of the whole export (a postback failing a day before
+    # it is lost, even when the tracker's own attempts stop earlier)
+    d = diagnose(raw, tracker=key_text, since=lo, until=hi, rules=rules)
     t = d.trackers[0]
     att = d.attempts
     first, last = att["attempt_timestamp"].min(), att["attempt_timestamp"].max()

@@ -1188,19 +1188,9 @@ class Triage:
 
     def load(self, frame: Any, *, source: Any = None) -> Any:
         """Diagnose ``frame`` (within ``since``–``until``) and show it; return the diagnosis."""
-        import polars as pl
-
         import postback_kit as pk
 
-        from .timeline import as_utc
-
-        lf = frame.lazy()
-        lo, hi = as_utc(self.since), as_utc(self.until)
-        if lo is not None:
-            lf = lf.filter(pl.col("attempt_timestamp") >= lo)
-        if hi is not None:
-            lf = lf.filter(pl.col("attempt_timestamp") < hi)
-        diagnosis = pk.diagnose(lf, progress=self.progress)
+        diagnosis = pk.diagnose(frame, since=self.since, until=self.until, progress=self.progress)
         self.set_diagnosis(diagnosis, source=source)
         return diagnosis
 

@@ -24,7 +24,10 @@ Cases (``--only``):
   a generous baseline) and the tracker table (failed attempts by tracker and code, the most
   frequent failing body per tracker);
 - ``pk_cold``: ``load`` (CSV, empty cache: parse, type, write the cache) + ``diagnose``;
-- ``pk_warm``: ``load`` (same CSV, cache present) + ``diagnose``;
+- ``pk_warm``: ``load`` (same CSV, cache present) + ``diagnose`` (its result cached too: what
+  reopening an export costs);
+- ``pk_recompute``: ``load`` (cache present) + ``diagnose(cache=False)``: the diagnosis computed
+  again on the cached parts (what new rules or a new version of the toolkit cost);
 - ``pk_triage``: ``triage`` alone, on the warm cache;
 - ``pk_json``: ``load`` of the Logs API JSON (1M at most) + ``diagnose`` (``--slow-reps``
   repetitions: decoding 1.7 GB of JSON record by record takes about 25 s at 1M);
@@ -58,6 +61,7 @@ CASES = (
     "pandas",
     "pk_cold",
     "pk_warm",
+    "pk_recompute",
     "pk_triage",
     "pk_json",
     "redraw",
@@ -171,7 +175,8 @@ def _case_floor_csv(export: Path, cache: Path) -> dict[str, Any]:
 def _case_floor_parquet(export: Path, cache: Path) -> dict[str, Any]:
     import polars as pl
 
-    files = sorted(str(p) for p in cache.rglob("*.parquet"))
+    # the export's parts (<key>.<n>.parquet), not the diagnosis kept next to them
+    files = sorted(str(p) for p in cache.rglob("*.parquet") if p.name.split(".")[1].isdigit())
     if not files:
         raise SystemExit(f"bench: no Parquet cache in {cache}")
     t = time.perf_counter()
@@ -211,13 +216,13 @@ def _case_pandas(export: Path, cache: Path) -> dict[str, Any]:
     return {"seconds": time.perf_counter() - t, "rows": len(df), "table_rows": len(table)}
 
 
-def _diagnose_from(source: Path, cache: Path) -> dict[str, Any]:
+def _diagnose_from(source: Path, cache: Path, *, reuse: bool = True) -> dict[str, Any]:
     import postback_kit as pk
 
     t = time.perf_counter()
     frame = pk.load(source, cache=cache)
     t_load = time.perf_counter() - t
-    d = pk.diagnose(frame)
+    d = pk.diagnose(frame, cache=reuse)
     seconds = time.perf_counter() - t
     return {
         "seconds": seconds,
@@ -225,6 +230,7 @@ def _diagnose_from(source: Path, cache: Path) -> dict[str, Any]:
         "rows": d.export["attempts"],
         "trackers": len(d.trackers),
         "issues": len(d.issues),
+        "from_cache": d.from_cache,
     }
 
 
@@ -236,6 +242,10 @@ def _case_pk_cold(export: Path, cache: Path) -> dict[str, Any]:
 
 def _case_pk_warm(export: Path, cache: Path) -> dict[str, Any]:
     return _diagnose_from(export / "csv", cache)
+
+
+def _case_pk_recompute(export: Path, cache: Path) -> dict[str, Any]:
+    return _diagnose_from(export / "csv", cache, reuse=False)
 
 
 def _case_pk_triage(export: Path, cache: Path) -> dict[str, Any]:
@@ -263,15 +273,22 @@ def _case_prepare(export: Path, cache: Path) -> dict[str, Any]:
     return {"seconds": time.perf_counter() - t, "rows": rows, "from_cache": report.from_cache}
 
 
+def _case_prepare_diagnosis(export: Path, cache: Path) -> dict[str, Any]:
+    """Keep the diagnosis in the warm cache (not a measured case)."""
+    return _diagnose_from(export / "csv", cache)
+
+
 WORKERS: dict[str, Callable[[Path, Path], dict[str, Any]]] = {
     "floor_csv": _case_floor_csv,
     "floor_parquet": _case_floor_parquet,
     "pandas": _case_pandas,
     "pk_cold": _case_pk_cold,
     "pk_warm": _case_pk_warm,
+    "pk_recompute": _case_pk_recompute,
     "pk_triage": _case_pk_triage,
     "pk_json": _case_pk_json,
     "prepare": _case_prepare,
+    "prepare_diagnosis": _case_prepare_diagnosis,
 }
 
 
@@ -426,7 +443,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         cache = data / "cache" / label
         size: dict[str, Any] = {"export": meta, "cases": {}, "skipped": {}}
         report["sizes"][label] = size
-        needs_cache = {"floor_parquet", "pk_warm", "pk_triage", "redraw"}
+        needs_cache = {"floor_parquet", "pk_warm", "pk_recompute", "pk_triage", "redraw"}
         if needs_cache & set(cases):
             prep = measure("prepare", export, cache)
             size["prepare"] = summarize([prep])
@@ -434,6 +451,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 f"{label}: warm cache ready ({prep['seconds']:.1f} s, "
                 f"peak {prep['rss'] / 2**30:.2f} GiB)"
             )
+        if {"pk_warm", "pk_triage"} & set(cases):
+            kept = measure("prepare_diagnosis", export, cache)
+            log(f"{label}: diagnosis kept in the cache ({kept['seconds']:.1f} s)")
         for case in cases:
             if case == "redraw":
                 r = measure_redraw(export, cache, args.notebook, args.reps, log)
@@ -472,7 +492,8 @@ LABELS = {
     "floor_parquet": "polars floor: the same columns from the Parquet cache",
     "pandas": "pandas baseline: read_csv (3 columns) + tracker table",
     "pk_cold": "postback-kit load + diagnose, cold (CSV, empty cache)",
-    "pk_warm": "postback-kit load + diagnose, warm (Parquet cache)",
+    "pk_warm": "postback-kit load + diagnose, warm (export and diagnosis cached)",
+    "pk_recompute": "postback-kit load + diagnose, diagnosis recomputed (export cached)",
     "pk_triage": "postback-kit triage alone (warm)",
     "pk_json": "postback-kit load + diagnose, Logs API JSON (cold)",
 }
@@ -491,6 +512,8 @@ def ratios(cases: dict[str, Any]) -> list[tuple[str, float | None, str, bool | N
         ("warm ÷ cold", "pk_warm", "pk_cold", "≤ 0.2", lambda r: r <= 0.2),
         ("pandas ÷ cold (speed-up)", "pandas", "pk_cold", "≥ 10", lambda r: r >= 10),
         ("pandas ÷ warm (speed-up)", "pandas", "pk_warm", "", None),
+        ("recomputed ÷ cold", "pk_recompute", "pk_cold", "", None),
+        ("pandas ÷ recomputed (speed-up)", "pandas", "pk_recompute", "", None),
         ("warm ÷ polars Parquet floor", "pk_warm", "floor_parquet", "", None),
     ):
         r = _ratio(cases, a, b)

@@ -15,7 +15,7 @@ def test_bench_script_runs_on_a_tiny_export(tmp_path: Path) -> None:
     out.write_text("# Benchmarks\n\nhand-written text stays\n", "utf-8")
     raw = tmp_path / "results.json"
     cmd = [sys.executable, str(ROOT / "scripts/bench.py"), "--sizes", "2k", "--reps", "1"]
-    cmd += ["--only", "floor_csv,floor_parquet,pandas,pk_cold,pk_warm,redraw"]
+    cmd += ["--only", "floor_csv,floor_parquet,pandas,pk_cold,pk_warm,pk_recompute,redraw"]
     cmd += ["--data", str(tmp_path / "data"), "--notebook", "no_such_notebook.ipynb"]
     cmd += ["--out", str(out), "--json", str(raw)]
     subprocess.run(cmd, check=True, cwd=ROOT, timeout=120, capture_output=True)
@@ -23,11 +23,15 @@ def test_bench_script_runs_on_a_tiny_export(tmp_path: Path) -> None:
     report = json.loads(raw.read_text("utf-8"))
     size = report["sizes"]["2k"]
     assert size["export"]["attempts"] >= 2_000
-    for case in ("floor_csv", "floor_parquet", "pk_cold", "pk_warm"):
+    for case in ("floor_csv", "floor_parquet", "pk_cold", "pk_warm", "pk_recompute"):
         result = size["cases"][case]
         assert result["rows"] == size["export"]["attempts"], case
         assert result["peak_rss"] > 0 and result["reps"] == 1
     assert size["prepare"]["rows"] == size["export"]["attempts"]  # the cold load alone
+    # warm reads the diagnosis kept by the run before it; recompute never does; cold cannot
+    assert size["cases"]["pk_warm"]["from_cache"] is True
+    assert size["cases"]["pk_recompute"]["from_cache"] is False
+    assert size["cases"]["pk_cold"]["from_cache"] is False
     assert "no_such_notebook.ipynb does not exist" in size["skipped"]["redraw"]
     assert report["machine"]["cores"] >= 1 and "load average" in report["machine"]["uptime"]
 
