@@ -199,6 +199,36 @@ class TrackerDiagnosis:
         return out
 
 
+class _Frame:
+    """``Diagnosis.attempts`` and ``.deliveries``: a frame, or the Parquet file a cached
+    diagnosis keeps it in, read on first use (the tracker list of a reopened export needs
+    neither: it is a read of a few kilobytes)."""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    def __get__(self, obj: Any, owner: type | None = None) -> pl.DataFrame:
+        if obj is None:
+            raise AttributeError(self.name)  # no class-level default
+        value = obj.__dict__[self.name]
+        if isinstance(value, Path):
+            try:
+                value = pl.read_parquet(value)
+            except OSError as exc:
+                from .errors import PostbackKitError
+
+                raise PostbackKitError(
+                    f"the {self.name} of this cached diagnosis cannot be read.",
+                    found=str(exc),
+                    hint="the cache folder was cleaned meanwhile: diagnose the export again.",
+                ) from exc
+            obj.__dict__[self.name] = value
+        return value
+
+    def __set__(self, obj: Any, value: pl.DataFrame | Path) -> None:
+        obj.__dict__[self.name] = value
+
+
 @dataclass
 class Diagnosis:
     """The result of :func:`diagnose`: trackers with their ranked issues, and the frames behind.
@@ -210,8 +240,8 @@ class Diagnosis:
 
     trackers: list[TrackerDiagnosis]
     export: dict[str, Any]
-    attempts: pl.DataFrame = field(repr=False)
-    deliveries: pl.DataFrame = field(repr=False)
+    attempts: pl.DataFrame = field(default=_Frame(), repr=False)  # type: ignore[assignment]
+    deliveries: pl.DataFrame = field(default=_Frame(), repr=False)  # type: ignore[assignment]
     bucket: str = "1h"
     from_cache: bool = field(default=False, compare=False)
     """Whether this diagnosis was read from the cache instead of computed (see ``diagnose``)."""
@@ -409,14 +439,10 @@ def _read_cached(root: Path, key: str) -> Diagnosis | None:
         return None
     try:
         trackers, export, bucket = cachelib.read_pickle(result, _PICKLED_MODULES)
-        return Diagnosis(
-            trackers,
-            export,
-            pl.read_parquet(attempts),
-            pl.read_parquet(dlv),
-            bucket,
-            from_cache=True,
-        )
+        for path in (attempts, dlv):
+            pl.read_parquet_schema(path)  # a damaged file is found now, not on first use
+        # the frames are read by Diagnosis on first use (_Frame)
+        return Diagnosis(trackers, export, attempts, dlv, bucket, True)  # type: ignore[arg-type]
     except Exception:
         return None
 

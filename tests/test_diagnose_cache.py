@@ -129,8 +129,26 @@ def test_a_damaged_entry_is_computed_and_written_again(export: Path, tmp_path: P
     assert not again.from_cache
     _assert_same(first, again)
     assert pk.diagnose(pk.load(export, cache=root)).from_cache
+    next(root.glob("*.diagnosis.attempts.parquet")).write_bytes(b"PAR1 damaged")
+    assert not pk.diagnose(pk.load(export, cache=root)).from_cache
     next(root.glob("*.diagnosis.attempts.parquet")).unlink()  # an incomplete entry
     assert not pk.diagnose(pk.load(export, cache=root)).from_cache
+
+
+def test_a_reopened_diagnosis_reads_its_frames_on_first_use(export: Path, tmp_path: Path) -> None:
+    root = tmp_path / "cache"
+    first = pk.diagnose(pk.load(export, cache=root))
+    again = pk.diagnose(pk.load(export, cache=root))
+    assert isinstance(again.__dict__["attempts"], Path)
+    assert again.triage().equals(first.triage())  # the tracker list needs no frame
+    assert isinstance(again.__dict__["attempts"], Path)
+    assert_frame_equal(again.attempts, first.attempts)
+    assert isinstance(again.__dict__["attempts"], pl.DataFrame)
+    later = pk.diagnose(pk.load(export, cache=root))
+    for path in root.glob("*.diagnosis.deliveries.parquet"):
+        path.unlink()  # the cache folder cleaned before the frame was used
+    with pytest.raises(pk.PostbackKitError, match="diagnose the export again"):
+        _ = later.deliveries
 
 
 class _Planted:
