@@ -12,6 +12,7 @@ frame derived from it (filtered, joined, collected) has no origin and is compute
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import io
@@ -31,8 +32,10 @@ from typing import Any
 
 __all__ = [
     "Origin",
+    "Usage",
     "atomic_write",
     "cache_dir",
+    "clear",
     "code_digest",
     "content_digest",
     "dump_pickle",
@@ -42,6 +45,8 @@ __all__ = [
     "read_pickle_bytes",
     "remember",
     "sweep",
+    "touch",
+    "usage",
 ]
 
 _MEMO_NAME = "digests.json"
@@ -169,6 +174,99 @@ def export_key(paths: list[Path], options: str, root: Path | None) -> str:
     for stamp in stamps:
         h.update(memo[stamp].encode())
     return h.hexdigest()
+
+
+# --------------------------------------------------------------------------- size and cleaning
+
+# what the cache folder holds: <key>.<n>.parquet and <key>.report.json (an export),
+# <key>.diagnosis.* (a diagnosis); the entry's key is the name up to the first dot
+_ENTRY = re.compile(r"(?P<key>[0-9a-f]{32})\.(?P<kind>diagnosis\.|report\.json$|\d+\.parquet$)")
+
+
+@dataclass(frozen=True)
+class Usage:
+    """What a cache folder holds (:func:`usage`)."""
+
+    root: Path
+    exports: int
+    export_bytes: int
+    diagnoses: int
+    diagnosis_bytes: int
+    other_bytes: int
+
+    @property
+    def total_bytes(self) -> int:
+        return self.export_bytes + self.diagnosis_bytes + self.other_bytes
+
+    def summary(self) -> str:
+        def size(n: int) -> str:
+            return f"{n / 2**20:,.1f} MiB"
+
+        return (
+            f"cache folder {self.root}: {size(self.total_bytes)}\n"
+            f"  {self.exports} export(s) as Parquet: {size(self.export_bytes)}\n"
+            f"  {self.diagnoses} diagnosis(es): {size(self.diagnosis_bytes)}\n"
+            f"  other (digest memo, temporary files): {size(self.other_bytes)}"
+        )
+
+
+def _entries(root: Path) -> dict[tuple[str, str], list[Path]]:
+    """The folder's files by entry: (key, "export" or "diagnosis") -> files."""
+    out: dict[tuple[str, str], list[Path]] = {}
+    for path in root.iterdir():
+        m = _ENTRY.match(path.name)
+        if m and path.is_file():
+            kind = "diagnosis" if m["kind"] == "diagnosis." else "export"
+            out.setdefault((m["key"], kind), []).append(path)
+    return out
+
+
+def usage(root: Path) -> Usage:
+    """Count and size what the cache folder ``root`` holds."""
+    sizes = {"export": 0, "diagnosis": 0}
+    counts = {"export": 0, "diagnosis": 0}
+    listed: set[Path] = set()
+    for (_key, kind), files in _entries(root).items():
+        counts[kind] += 1
+        sizes[kind] += sum(f.stat().st_size for f in files)
+        listed.update(files)
+    other = sum(p.stat().st_size for p in root.iterdir() if p.is_file() and p not in listed)
+    return Usage(
+        root, counts["export"], sizes["export"], counts["diagnosis"], sizes["diagnosis"], other
+    )
+
+
+def touch(path: Path) -> None:
+    """Mark a cache entry as used now (its file's modification time: what :func:`clear`'s
+    ``older_than`` reads); a read-only cache is left as it is."""
+    with contextlib.suppress(OSError):
+        os.utime(path)
+
+
+def clear(root: Path, older_than: float | None = None) -> tuple[int, int]:
+    """Remove the cache entries of ``root`` (exports and diagnoses) not used for ``older_than``
+    seconds, or all of them (and the digest memo) when it is None; return (entries, bytes)
+    removed. An entry is removed whole; temporary files go with :func:`sweep`."""
+    cutoff = None if older_than is None else time.time() - older_than
+    removed = freed = 0
+    for files in _entries(root).values():
+        if cutoff is not None and max(f.stat().st_mtime for f in files) > cutoff:
+            continue
+        for f in files:
+            try:
+                size = f.stat().st_size
+                f.unlink()
+            except OSError:
+                continue
+            freed += size
+        removed += 1
+    if older_than is None:
+        memo = root / _MEMO_NAME
+        if memo.exists():
+            freed += memo.stat().st_size
+            memo.unlink()
+        sweep(root)
+    return removed, freed
 
 
 # --------------------------------------------------------------------------- frames' origin

@@ -28,7 +28,9 @@ def _cmd_diagnose(args: argparse.Namespace) -> int:
     from .load import load
 
     frame = load(args.paths, timezone=args.timezone, cache=not args.no_cache)
-    result = diagnose(frame, tracker=args.tracker, rules=args.rules)
+    result = diagnose(
+        frame, tracker=args.tracker, since=args.since, until=args.until, rules=args.rules
+    )
     if args.format == "json":
         text = result.to_json()
         if args.output:
@@ -42,6 +44,29 @@ def _cmd_diagnose(args: argparse.Namespace) -> int:
                 fh.write(text)
         else:
             print(text, end="")
+    return 0
+
+
+def _cmd_cache(args: argparse.Namespace) -> int:
+    from . import cache
+
+    root = cache.cache_dir(args.dir or True)
+    assert root is not None
+    if args.older_than is not None and not args.clear:
+        raise PostbackKitError(
+            "--older-than only applies with --clear.",
+            found=f"--older-than {args.older_than:g}",
+            hint="add --clear, or drop --older-than to see the cache's size.",
+        )
+    if args.clear:
+        older = None if args.older_than is None else args.older_than * 86400
+        entries, freed = cache.clear(root, older_than=older)
+        what = "" if older is None else f" not used for {args.older_than:g} day(s)"
+        print(
+            f"removed {entries} cache entr{'y' if entries == 1 else 'ies'}{what}, "
+            f"{freed / 2**20:,.1f} MiB, from {root}"
+        )
+    print(cache.usage(root).summary())
     return 0
 
 
@@ -66,8 +91,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--rules", help="a TOML file of your own knowledge-base rules")
     p.add_argument("-o", "--output", help="write to this file instead of standard output")
     p.add_argument("--timezone", default=None, help="time zone of the *_datetime fields")
-    p.add_argument("--no-cache", action="store_true", help="do not use the Parquet cache")
+    p.add_argument("--since", help="only attempts from this time (ISO 8601, UTC by default)")
+    p.add_argument("--until", help="only attempts before this time (excluded)")
+    p.add_argument(
+        "--no-cache", action="store_true", help="do not use the cache (export nor diagnosis)"
+    )
     p.set_defaults(handler=_cmd_diagnose)
+
+    p = sub.add_parser("cache", help="what the cache folder holds; clear it")
+    p.add_argument("--dir", help="the cache folder (default: $POSTBACK_KIT_CACHE_DIR or ~/.cache)")
+    p.add_argument("--clear", action="store_true", help="remove cached exports and diagnoses")
+    p.add_argument(
+        "--older-than",
+        type=float,
+        metavar="DAYS",
+        help="with --clear: only what was not used for this many days",
+    )
+    p.set_defaults(handler=_cmd_cache)
 
     for register in _REGISTRY:
         register(sub)

@@ -441,6 +441,7 @@ def _read_cached(root: Path, key: str) -> Diagnosis | None:
         trackers, export, bucket = cachelib.read_pickle(result, _PICKLED_MODULES)
         for path in (attempts, dlv):
             pl.read_parquet_schema(path)  # a damaged file is found now, not on first use
+        cachelib.touch(result)
         # the frames are read by Diagnosis on first use (_Frame)
         return Diagnosis(trackers, export, attempts, dlv, bucket, True)  # type: ignore[arg-type]
     except Exception:

@@ -1026,6 +1026,7 @@ def _cached(root: Path, report_path: Path) -> tuple[LoadReport, pl.LazyFrame] | 
         return None
     rep = LoadReport.from_dict(stored)
     rep.from_cache = True
+    cachelib.touch(report_path)  # used now: `postback-kit cache --clear --older-than` keeps it
     return rep, _combined([_scan_part(root, p) for p in parts])
 
 

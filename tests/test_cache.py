@@ -1,10 +1,13 @@
-"""The cache key of an export: its files' contents (SHA-256), hashed in parallel, remembered."""
+"""The cache key of an export: its files' contents (SHA-256), hashed in parallel, remembered;
+what the cache folder holds, and clearing it."""
 
 from __future__ import annotations
 
 import hashlib
 import json
 from pathlib import Path
+
+import pytest
 
 from postback_kit import cache
 
@@ -96,3 +99,65 @@ def test_load_sweeps_its_cache_folder(tmp_path: Path) -> None:
     export = _files(tmp_path / "export", ["tracking_id,attempt_timestamp\n1,1700000000\n"])[0]
     pk.load(export, cache=root)
     assert not stale.exists()
+
+
+def test_usage_and_clear_count_whole_entries_and_keep_what_was_used(tmp_path: Path) -> None:
+    import os
+    import time
+
+    import postback_kit as pk
+
+    root = tmp_path / "cache"
+    head = "tracking_id,response_code,attempt_timestamp,postback_url\n"
+    texts = [
+        head + "1,200,1700000000,https://a.example/?click=1\n",
+        head + "2,400,1700000300,https://b.example/?click=2\n",
+    ]
+    first, second = _files(tmp_path / "export", texts)
+    for path in (first, second):
+        pk.diagnose(pk.load(path, cache=root))
+    (root / "notes.txt").write_text("not ours")
+    used = cache.usage(root)
+    assert (used.exports, used.diagnoses) == (2, 2)
+    assert used.export_bytes > 0 and used.diagnosis_bytes > 0
+    assert used.other_bytes >= len("not ours")
+    assert used.total_bytes == sum(p.stat().st_size for p in root.iterdir() if p.is_file())
+    assert "2 export(s)" in used.summary() and "2 diagnosis(es)" in used.summary()
+
+    # every file of the cache is a week old; reopening the first export marks it used now
+    old = time.time() - 7 * 86400
+    for p in root.iterdir():
+        os.utime(p, (old, old))
+    again = pk.diagnose(pk.load(first, cache=root))
+    assert again.from_cache
+    assert cache.clear(root, older_than=86400)[0] == 2  # the second export and its diagnosis
+    left = cache.usage(root)
+    assert (left.exports, left.diagnoses) == (1, 1)
+    assert pk.diagnose(pk.load(first, cache=root)).from_cache
+
+    removed, freed = cache.clear(root)
+    assert removed == 2 and freed > 0
+    assert sorted(p.name for p in root.iterdir()) == ["notes.txt"]
+
+
+def test_cli_cache_shows_and_clears(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from postback_kit.cli import main
+
+    root = tmp_path / "cache"
+    monkeypatch.setenv("POSTBACK_KIT_CACHE_DIR", str(root))
+    text = "tracking_id,response_code,attempt_timestamp,postback_url\n1,200,1,https://a.example/\n"
+    export = _files(tmp_path / "export", [text])
+    assert main(["diagnose", str(export[0]), "--format", "json"]) == 0
+    capsys.readouterr()
+    assert main(["cache"]) == 0
+    out = capsys.readouterr().out
+    assert f"cache folder {root}" in out and "1 export(s)" in out and "1 diagnosis(es)" in out
+    assert main(["cache", "--older-than", "3"]) == 2
+    assert "--older-than only applies with --clear" in capsys.readouterr().err
+    assert main(["cache", "--clear", "--older-than", "3"]) == 0
+    assert "removed 0 cache entries not used for 3 day(s)" in capsys.readouterr().out
+    assert main(["cache", "--clear"]) == 0
+    out = capsys.readouterr().out
+    assert "removed 2 cache entries" in out and "0 export(s)" in out
