@@ -274,6 +274,22 @@ def test_load_diagnoses_within_since_and_until_and_keeps_a_named_tracker() -> No
     assert "pbk-note" not in triage.export_info.value
 
 
+def test_reopening_an_export_reads_its_diagnosis_within_the_same_time_range(
+    tmp_path: Path,
+) -> None:
+    csv = _frame().with_columns(pl.col("attempt_timestamp").dt.epoch("s"))
+    csv.write_csv(tmp_path / "day1.csv")
+    cache = tmp_path / "cache"
+    opened = []
+    for since in ("2026-11-02", "2026-11-02", None):
+        triage = ui.Triage(since=since, until="2026-11-02T05:00", progress=False)
+        opened.append(triage.load(pk.load(tmp_path / "day1.csv", cache=cache)))
+    first, again, wider = opened
+    assert not first.from_cache and again.from_cache and not wider.from_cache
+    assert again.to_json() == first.to_json()
+    assert (first.export["attempts"], wider.export["attempts"]) == (3, 12)
+
+
 def test_a_tracker_not_in_the_export_falls_back_to_the_worst_and_says_so() -> None:
     triage = ui.Triage(tracker="<nope>", progress=False)
     triage.load(_frame())
