@@ -30,6 +30,7 @@ def test_bench_script_runs_on_a_tiny_export(tmp_path: Path) -> None:
     assert size["prepare"]["rows"] == size["export"]["attempts"]  # the cold load alone
     # warm reads the diagnosis kept by the run before it; recompute never does; cold cannot
     assert size["cases"]["pk_warm"]["from_cache"] is True
+    assert size["cases"]["pk_warm"]["frames_s"] >= 0  # reading its frames, measured apart
     assert size["cases"]["pk_recompute"]["from_cache"] is False
     assert size["cases"]["pk_cold"]["from_cache"] is False
     assert "no_such_notebook.ipynb does not exist" in size["skipped"]["redraw"]
