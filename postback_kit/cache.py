@@ -329,23 +329,26 @@ def dump_pickle(obj: Any) -> bytes:
 
 
 class _Unpickler(pickle.Unpickler):
-    def __init__(self, file: io.BufferedIOBase, allowed: Collection[str]) -> None:
+    def __init__(self, file: io.BufferedIOBase, allowed: Collection[type]) -> None:
         super().__init__(file)
-        self.allowed = allowed
+        self.allowed = {(c.__module__, c.__qualname__): c for c in allowed}
 
     def find_class(self, module: str, name: str) -> Any:
-        if module.split(".")[0] not in self.allowed:
+        # only the listed classes, by exact name: no function, no module attribute (a dotted
+        # name such as "os.system" resolved through an allowed module is refused too)
+        found = self.allowed.get((module, name))
+        if found is None:
             raise pickle.UnpicklingError(f"{module}.{name} is not expected in this cache file")
-        return super().find_class(module, name)
+        return found
 
 
-def read_pickle(path: Path, allowed: Collection[str]) -> Any:
-    """Read a pickle written by the toolkit into its cache, refusing any class from outside the
-    top-level modules ``allowed`` (a file planted in the cache folder cannot run code)."""
+def read_pickle(path: Path, allowed: Collection[type]) -> Any:
+    """Read a pickle written by the toolkit into its cache, refusing anything but the classes
+    ``allowed`` (a file planted in the cache folder cannot run code)."""
     with path.open("rb") as fh:
         return _Unpickler(fh, allowed).load()
 
 
-def read_pickle_bytes(data: bytes, allowed: Collection[str]) -> Any:
+def read_pickle_bytes(data: bytes, allowed: Collection[type]) -> Any:
     """:func:`read_pickle` of bytes in memory."""
     return _Unpickler(io.BytesIO(data), allowed).load()

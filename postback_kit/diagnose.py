@@ -23,9 +23,10 @@ import os
 import pickle
 import warnings
 from dataclasses import asdict, dataclass, field
-from datetime import datetime
+from datetime import date, datetime, time, timedelta, timezone
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import polars as pl
 
@@ -398,8 +399,18 @@ def diagnose(
 # ---------------------------------------------------------------------------- the cache
 
 _CACHE_FORMAT = "1"  # bump when what _store writes changes shape
-# the only top-level modules a cached diagnosis may name (read_pickle refuses any other)
-_PICKLED_MODULES = ("postback_kit", "datetime", "zoneinfo")
+# the only classes a cached diagnosis may name (read_pickle refuses anything else)
+_PICKLED_CLASSES: tuple[type, ...] = (
+    Issue,
+    TrackerDiagnosis,
+    Hypothesis,
+    datetime,
+    date,
+    time,
+    timedelta,
+    timezone,
+    ZoneInfo,
+)
 
 
 def _cache_key(
@@ -438,7 +449,7 @@ def _read_cached(root: Path, key: str) -> Diagnosis | None:
     if not (result.exists() and attempts.exists() and dlv.exists()):
         return None
     try:
-        trackers, export, bucket = cachelib.read_pickle(result, _PICKLED_MODULES)
+        trackers, export, bucket = cachelib.read_pickle(result, _PICKLED_CLASSES)
         for path in (attempts, dlv):
             pl.read_parquet_schema(path)  # a damaged file is found now, not on first use
         cachelib.touch(result)
@@ -453,7 +464,7 @@ def _store(root: Path, key: str, d: Diagnosis) -> None:
     attempts, dlv, result = _cache_files(root, key)
     data = cachelib.dump_pickle((d.trackers, d.export, d.bucket))
     try:
-        cachelib.read_pickle_bytes(data, _PICKLED_MODULES)  # what cannot be read back is not kept
+        cachelib.read_pickle_bytes(data, _PICKLED_CLASSES)  # what cannot be read back is not kept
         # lz4 without statistics: written in about half the time of zstd (1M attempts: 1.6 s
         # against 1.9-3.2 s, 111 MiB against 67 MiB), read as fast (0.6-0.7 s)
         for frame, path in ((d.attempts, attempts), (d.deliveries, dlv)):

@@ -4,7 +4,9 @@ never trusted."""
 
 from __future__ import annotations
 
+import io
 import pickle
+import pickletools
 import re
 import shutil
 from pathlib import Path
@@ -166,7 +168,7 @@ def test_a_planted_pickle_is_refused_not_run(export: Path, tmp_path: Path) -> No
     marker = tmp_path / "ran"
     entry.write_bytes(pickle.dumps(_Planted(marker)))
     with pytest.raises(pickle.UnpicklingError, match="pathlib"):
-        cache.read_pickle(entry, ("postback_kit", "datetime", "zoneinfo"))
+        cache.read_pickle(entry, (pk.Issue, pk.TrackerDiagnosis))
     again = pk.diagnose(pk.load(export, cache=root))
     assert not marker.exists()
     assert not again.from_cache
@@ -180,9 +182,19 @@ def test_dump_pickle_reads_back_time_zones_without_getattr() -> None:
     value = {"at": datetime(2026, 11, 5, 11, tzinfo=ZoneInfo("Europe/Moscow"))}
     data = cache.dump_pickle(value)
     assert b"getattr" not in data
-    assert cache.read_pickle_bytes(data, ("datetime", "zoneinfo")) == value
+    assert cache.read_pickle_bytes(data, (datetime, ZoneInfo)) == value
     with pytest.raises(pickle.UnpicklingError, match=r"builtins\.getattr"):
-        cache.read_pickle_bytes(pickle.dumps(value), ("datetime", "zoneinfo"))
+        cache.read_pickle_bytes(pickle.dumps(value), (datetime, ZoneInfo))
+
+
+def test_only_the_listed_classes_are_read_not_what_their_modules_hold() -> None:
+    # os.system("true") named through an allowed module: postback_kit.cache imports os
+    data = b"\x80\x04\x8c\x12postback_kit.cache\x8c\x09os.system\x93\x8c\x04true\x85R."
+    assert pickletools.dis(data, out=io.StringIO()) is None  # a well-formed pickle
+    with pytest.raises(pickle.UnpicklingError, match=r"postback_kit\.cache\.os\.system"):
+        cache.read_pickle_bytes(data, (pk.Issue,))
+    with pytest.raises(pickle.UnpicklingError, match=r"diagnose\.diagnose"):
+        cache.read_pickle_bytes(pickle.dumps(pk.diagnose), (pk.Issue,))
 
 
 def test_since_and_until_equal_filtering_the_frame(export: Path) -> None:
