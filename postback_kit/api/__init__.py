@@ -62,13 +62,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, overload
 from urllib.parse import quote, urlencode, urlsplit
 
-from .errors import ApiError, ConfigError
-from .schema import FIELD_NAMES
+from ..errors import ApiError, ConfigError
+from ..schema import FIELD_NAMES
 
 if TYPE_CHECKING:
     import requests
 
-    from .load import LoadResult
+    from ..load import LoadResult
 
 __all__ = [
     "DEFAULT_BASE_URL",
@@ -1023,7 +1023,7 @@ class _Fetcher:
 
 
 def _user_agent() -> str:
-    from . import __version__
+    from .. import __version__
 
     return f"postback-kit/{__version__}"
 
@@ -1192,7 +1192,7 @@ def fetch_and_load(
     >>> fetched, (frame, report) = fetch_and_load(1111, "2024-05-01", "2024-05-07",
     ...                                           dest="exports")  # doctest: +SKIP
     """
-    from .load import load
+    from ..load import load
 
     result = fetch(
         application_id,
