@@ -46,7 +46,6 @@ import difflib
 import hashlib
 import io
 import json
-import logging
 import os
 import random
 import re
@@ -64,6 +63,7 @@ from urllib.parse import quote, urlencode, urlsplit
 
 from ..errors import ApiError, ConfigError
 from ..schema import FIELD_NAMES
+from .token import _REDACT, TOKEN_ENV, _OAuth, _read_token, _Secret, log
 
 if TYPE_CHECKING:
     import requests
@@ -83,7 +83,6 @@ __all__ = [
 
 DEFAULT_BASE_URL = "https://api.appmetrica.yandex.ru"
 EXPORT_PATH = "/logs/v1/export/postbacks.csv"
-TOKEN_ENV = "APPMETRICA_TOKEN"
 MAX_QUEUED_PER_APPLICATION = 3
 DATE_DIMENSIONS = ("default", "receive")
 DEFAULT_FIELDS: tuple[str, ...] = tuple(n for n in FIELD_NAMES if n != "attribution_touch_type")
@@ -92,115 +91,9 @@ but not listed as requestable; ask for it explicitly if you want it)."""
 
 _SPLIT_MARKER = "Try to use more parts"
 _PROGRESS = re.compile(r"Progress is (\d+(?:\.\d+)?)\s*%")
-_TOKEN_CHARS = re.compile(r"[\x21-\x7e]+")
 _LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1"}
 _BLOCK = 1 << 16
 _TAIL = 1 << 20
-
-log = logging.getLogger(__name__)
-
-
-# --------------------------------------------------------------------------- the token
-
-
-class _Secret:
-    """A token that does not show itself: repr/str print a placeholder."""
-
-    __slots__ = ("_value",)
-
-    def __init__(self, value: str) -> None:
-        self._value = value
-
-    def reveal(self) -> str:
-        return self._value
-
-    def redact(self, text: str) -> str:
-        return text.replace(self._value, "***") if self._value else text
-
-    def __repr__(self) -> str:
-        return "<token hidden>"
-
-    __str__ = __repr__
-
-
-class _OAuth:
-    """``requests`` auth hook: sets the header on each request, so the session never keeps it
-    and ``.netrc`` never replaces it."""
-
-    def __init__(self, token: _Secret) -> None:
-        self._token = token
-
-    def __call__(self, request: Any) -> Any:
-        request.headers["Authorization"] = f"OAuth {self._token.reveal()}"
-        return request
-
-    def __repr__(self) -> str:
-        return "<OAuth token hidden>"
-
-
-class _Redact(logging.Filter):
-    """Defence in depth: no record of this module's logger can carry an active token."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.secrets: list[str] = []  # one entry per running fetch (a token may repeat)
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if self.secrets:
-            message = record.getMessage()
-            clean = message
-            for secret in list(self.secrets):
-                clean = clean.replace(secret, "***")
-            if clean != message:
-                record.msg, record.args = clean, None
-        return True
-
-
-_REDACT = _Redact()
-log.addFilter(_REDACT)
-
-
-def _read_token(
-    token: str | None, token_file: str | os.PathLike[str] | None, dest: Path | None = None
-) -> _Secret:
-    if token is not None and token.strip():
-        value, source = token, "token="
-    elif token_file:
-        path = Path(token_file).expanduser()
-        if dest is not None and path.resolve().is_relative_to(dest.resolve()):
-            raise ConfigError(
-                f"the token file {path} is inside the export folder {dest}.",
-                hint="keep the token outside the project and the export folder "
-                "(e.g. ~/.config/appmetrica-token).",
-            )
-        try:
-            value = path.read_text("utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise ConfigError(
-                f"cannot read the token file {path}.",
-                found=getattr(exc, "strerror", None) or type(exc).__name__,
-                hint="the file must hold only the OAuth token, as UTF-8 text.",
-            ) from None
-        source = f"the token file {path}"
-    elif os.environ.get(TOKEN_ENV, "").strip():
-        value, source = os.environ[TOKEN_ENV], f"${TOKEN_ENV}"
-    else:
-        raise ConfigError(
-            "no Logs API token was given.",
-            hint=f"pass token=..., --token-file PATH (a file outside the project holding only "
-            f"the token) or set the {TOKEN_ENV} environment variable.",
-        )
-    value = value.strip()
-    if value[:6].lower() == "oauth ":
-        value = value[6:].strip()
-    if not _TOKEN_CHARS.fullmatch(value):
-        raise ConfigError(
-            f"the token from {source} is not a valid OAuth token.",
-            found="it is empty" if not value else "it contains spaces, line breaks or non-ASCII",
-            hint="the token is one word of printable ASCII characters; paste it again.",
-        )
-    return _Secret(value)
-
 
 # --------------------------------------------------------------------------- arguments
 
