@@ -56,13 +56,24 @@ import time
 import zlib
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, overload
-from urllib.parse import quote, urlencode, urlsplit
+from urllib.parse import quote, urlencode
 
 from ..errors import ApiError, ConfigError
-from ..schema import FIELD_NAMES
+from .arguments import (
+    DATE_DIMENSIONS,
+    DEFAULT_BASE_URL,
+    DEFAULT_FIELDS,
+    _base_url,
+    _check_field,
+    _chunk_size,
+    _day,
+    _fields,
+    parse_filters,
+)
+from .spans import _chunks, _Span, _utc_today
 from .token import _REDACT, TOKEN_ENV, _OAuth, _read_token, _Secret, log
 
 if TYPE_CHECKING:
@@ -81,189 +92,13 @@ __all__ = [
     "register_cli",
 ]
 
-DEFAULT_BASE_URL = "https://api.appmetrica.yandex.ru"
 EXPORT_PATH = "/logs/v1/export/postbacks.csv"
 MAX_QUEUED_PER_APPLICATION = 3
-DATE_DIMENSIONS = ("default", "receive")
-DEFAULT_FIELDS: tuple[str, ...] = tuple(n for n in FIELD_NAMES if n != "attribution_touch_type")
-"""Every field of the documented field list (``attribution_touch_type`` is answered by the API
-but not listed as requestable; ask for it explicitly if you want it)."""
 
 _SPLIT_MARKER = "Try to use more parts"
 _PROGRESS = re.compile(r"Progress is (\d+(?:\.\d+)?)\s*%")
-_LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1"}
 _BLOCK = 1 << 16
 _TAIL = 1 << 20
-
-# --------------------------------------------------------------------------- arguments
-
-
-def parse_filters(filters: Mapping[str, object] | Sequence[str] | str | None) -> dict[str, str]:
-    """Equality filters from a mapping, ``["field=value", ...]`` or text (one per line).
-
-    >>> parse_filters(["response_code=400", "tracking_id = 123"])
-    {'response_code': '400', 'tracking_id': '123'}
-    >>> parse_filters("response_code=400\\npublisher_name=Ad, Inc.")
-    {'response_code': '400', 'publisher_name': 'Ad, Inc.'}
-    """
-    if filters is None:
-        return {}
-    items: list[tuple[str, object]]
-    if isinstance(filters, Mapping):
-        items = [(str(k).strip(), v) for k, v in filters.items()]
-    else:
-        lines = filters.splitlines() if isinstance(filters, str) else list(filters)
-        items = []
-        for line in lines:
-            if not str(line).strip():
-                continue
-            key, sep, text = str(line).partition("=")
-            if not sep or not key.strip():
-                raise ConfigError(
-                    f"the filter {line!r} is not field=value.",
-                    hint="write filters as field=value, e.g. response_code=400.",
-                )
-            items.append((key.strip(), text.strip()))
-    out: dict[str, str] = {}
-    for name, value in items:
-        if isinstance(value, bool) or not isinstance(value, str | int):
-            raise ConfigError(
-                f"the filter value of {name} must be text or an integer.",
-                found=type(value).__name__,
-                hint="the Logs API supports equality filters only: field=value.",
-            )
-        out[name] = str(value)
-    return out
-
-
-def _check_field(name: str, what: str) -> None:
-    if name in FIELD_NAMES:
-        return
-    close = difflib.get_close_matches(name, FIELD_NAMES, n=1, cutoff=0.6)
-    raise ConfigError(
-        f"unknown {what} {name!r}.",
-        found=f"did you mean {close[0]!r}?" if close else None,
-        hint="use the documented field names (postback_kit.FIELDS): "
-        + ", ".join(FIELD_NAMES[:6])
-        + ", …",
-    )
-
-
-def _fields(fields: Sequence[str] | str | None) -> tuple[str, ...]:
-    if fields is None:
-        return DEFAULT_FIELDS
-    names = (
-        fields.split(",") if isinstance(fields, str) else [p for f in fields for p in f.split(",")]
-    )
-    out: list[str] = []
-    for raw in names:
-        name = raw.strip()
-        if name and name not in out:
-            _check_field(name, "field")
-            out.append(name)
-    if not out:
-        raise ConfigError("no fields were requested.", hint="omit fields= to get every field.")
-    return tuple(out)
-
-
-def _day(value: date | datetime | str, what: str) -> date:
-    if isinstance(value, datetime):
-        return value.date()
-    if isinstance(value, date):
-        return value
-    try:
-        return date.fromisoformat(str(value).strip())
-    except ValueError:
-        raise ConfigError(
-            f"{what}={value!r} is not a date.",
-            hint="write dates as YYYY-MM-DD, e.g. 2024-05-01.",
-        ) from None
-
-
-def _chunk_size(chunk: str | int | timedelta) -> timedelta:
-    if isinstance(chunk, timedelta):
-        size = chunk
-    elif isinstance(chunk, int) and not isinstance(chunk, bool):
-        size = timedelta(days=chunk)
-    else:
-        m = re.fullmatch(r"\s*(\d+)\s*([dh])\s*", str(chunk).lower())
-        if not m:
-            raise ConfigError(f"chunk={chunk!r} is not a duration.", hint='use "1d", "7d" or "6h".')
-        n = int(m.group(1))
-        size = timedelta(days=n) if m.group(2) == "d" else timedelta(hours=n)
-    if size < timedelta(hours=1) or size % timedelta(hours=1):
-        raise ConfigError(f"chunk={chunk!r} must be a whole number of hours or days, at least 1h.")
-    return size
-
-
-def _base_url(url: str) -> str:
-    parts = urlsplit(url.strip())
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ConfigError(
-            f"base_url={url!r} is not an http(s) address.",
-            hint=f"the default is {DEFAULT_BASE_URL}.",
-        )
-    if parts.scheme == "http" and parts.hostname not in _LOCAL_HOSTS:
-        raise ConfigError(
-            f"base_url={url!r} would send the token unencrypted.",
-            hint="use https:// (plain http is accepted only for a server on this machine).",
-        )
-    return url.strip().rstrip("/")
-
-
-# --------------------------------------------------------------------------- time spans
-
-
-def _utc_today() -> date:
-    return datetime.now(UTC).date()
-
-
-@dataclass(frozen=True)
-class _Span:
-    """A half-open range of the application's local time, whole hours."""
-
-    start: datetime
-    end: datetime
-
-    @property
-    def whole_days(self) -> bool:
-        return self.start.hour == 0 and self.end.hour == 0
-
-    @property
-    def last_day(self) -> date:
-        return (self.end - timedelta(seconds=1)).date()
-
-    def tag(self) -> str:
-        if self.whole_days:
-            return f"{self.start:%Y-%m-%d}_{self.last_day:%Y-%m-%d}"
-        return f"{self.start:%Y-%m-%dT%H}_{self.end - timedelta(hours=1):%Y-%m-%dT%H}"
-
-    def label(self) -> str:
-        if self.whole_days:
-            first, last = self.start.date(), self.last_day
-            return f"{first}" if first == last else f"{first}…{last}"
-        return f"{self.start:%Y-%m-%d %H:00}–{self.end - timedelta(seconds=1):%Y-%m-%d %H:%M}"
-
-    def halves(self) -> tuple[_Span, _Span] | None:
-        span = self.end - self.start
-        if self.whole_days and span >= timedelta(days=2):
-            mid = self.start + timedelta(days=span.days // 2)
-        elif span >= timedelta(hours=2):
-            mid = self.start + timedelta(hours=(span // timedelta(hours=1)) // 2)
-        else:
-            return None
-        return _Span(self.start, mid), _Span(mid, self.end)
-
-
-def _chunks(since: date, until: date, size: timedelta) -> list[_Span]:
-    start = datetime.combine(since, datetime.min.time())
-    stop = datetime.combine(until + timedelta(days=1), datetime.min.time())
-    out = []
-    while start < stop:
-        out.append(_Span(start, min(start + size, stop)))
-        start = out[-1].end
-    return out
-
 
 # --------------------------------------------------------------------------- policy and result
 
