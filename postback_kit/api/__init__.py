@@ -39,26 +39,19 @@ never appears in a file name, a file, a log record, an exception or a repr.
 from __future__ import annotations
 
 import argparse
-import codecs
 import contextlib
-import csv
 import difflib
 import hashlib
-import io
 import json
 import os
-import random
 import re
-import sys
 import tempfile
 import threading
-import time
-import zlib
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, overload
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlencode
 
 from ..errors import ApiError, ConfigError
@@ -73,8 +66,11 @@ from .arguments import (
     _fields,
     parse_filters,
 )
-from .spans import _chunks, _Span, _utc_today
+from .progress import _interactive, _Progress
+from .result import FetchPolicy, FetchResult, _human_bytes
+from .spans import _chunks, _Span
 from .token import _REDACT, TOKEN_ENV, _OAuth, _read_token, _Secret, log
+from .verify import _BodyCheck, _BodyError
 
 if TYPE_CHECKING:
     import requests
@@ -98,299 +94,6 @@ MAX_QUEUED_PER_APPLICATION = 3
 _SPLIT_MARKER = "Try to use more parts"
 _PROGRESS = re.compile(r"Progress is (\d+(?:\.\d+)?)\s*%")
 _BLOCK = 1 << 16
-_TAIL = 1 << 20
-
-# --------------------------------------------------------------------------- policy and result
-
-
-@dataclass(frozen=True)
-class FetchPolicy:
-    """Timeouts, retries and clocks of :func:`fetch`; the defaults suit the real API.
-
-    Tests and local servers inject ``sleep``/``clock``/``jitter``/``today``:
-
-    >>> fake = FetchPolicy(sleep=lambda s: None, jitter=lambda: 0.5)
-    """
-
-    connect_timeout: float = 10.0
-    """Seconds to open a connection."""
-    read_timeout: float = 120.0
-    """Seconds the server may stay silent, before the answer and between blocks of the body."""
-    retries: int = 5
-    """New attempts of one request after 5xx, timeouts, dropped or corrupt bodies."""
-    backoff: float = 1.0
-    """First wait before a retry; doubles each time, times a jitter factor in [0.5, 1]."""
-    backoff_max: float = 60.0
-    poll_growth: float = 1.5
-    """Each wait after a 202 is this much longer than the one before..."""
-    poll_max: float = 120.0
-    """... up to this (or up to ``poll_interval`` when that is longer)."""
-    queue_wait: float = 60.0
-    """Wait after a 429 when the answer has no ``Retry-After``."""
-    sleep: Callable[[float], None] = time.sleep
-    clock: Callable[[], float] = time.monotonic
-    jitter: Callable[[], float] = random.random
-    today: Callable[[], date] = _utc_today
-    """Today's date, for ``refetch_recent_days``."""
-
-
-class FetchResult(Sequence[Path]):
-    """The export files of one :func:`fetch`, in date order; ``load`` reads it directly.
-
-    >>> result = fetch(1111, "2024-05-01", "2024-05-07", dest="exports")  # doctest: +SKIP
-    >>> frame = load(result)                                            # doctest: +SKIP
-    >>> result.fetched, result.reused                                   # doctest: +SKIP
-    """
-
-    def __init__(
-        self,
-        *,
-        application_id: str,
-        since: date,
-        until: date,
-        dest: Path,
-        files: Sequence[Path],
-        fetched: Sequence[Path],
-        reused: Sequence[Path],
-        requests: int,
-        bytes_downloaded: int,
-    ) -> None:
-        self.application_id = application_id
-        self.since = since
-        self.until = until
-        self.dest = dest
-        self.files: tuple[Path, ...] = tuple(files)
-        self.fetched: tuple[Path, ...] = tuple(fetched)
-        """Files downloaded by this run."""
-        self.reused: tuple[Path, ...] = tuple(reused)
-        """Files a previous run left complete, kept as they were."""
-        self.requests = requests
-        self.bytes_downloaded = bytes_downloaded
-
-    def __len__(self) -> int:
-        return len(self.files)
-
-    @overload
-    def __getitem__(self, index: int) -> Path: ...
-    @overload
-    def __getitem__(self, index: slice) -> Sequence[Path]: ...
-    def __getitem__(self, index: int | slice) -> Path | Sequence[Path]:
-        return self.files[index]
-
-    def __iter__(self) -> Iterator[Path]:
-        return iter(self.files)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "application_id": self.application_id,
-            "since": self.since.isoformat(),
-            "until": self.until.isoformat(),
-            "dest": str(self.dest),
-            "files": [str(p) for p in self.files],
-            "fetched": [str(p) for p in self.fetched],
-            "reused": [str(p) for p in self.reused],
-            "requests": self.requests,
-            "bytes_downloaded": self.bytes_downloaded,
-        }
-
-    def summary(self) -> str:
-        lines = [
-            f"application {self.application_id}, {self.since} … {self.until}: "
-            f"{len(self.files)} file(s) in {self.dest} ({len(self.fetched)} downloaded, "
-            f"{len(self.reused)} reused), {self.requests} request(s), "
-            f"{_human_bytes(self.bytes_downloaded)} downloaded"
-        ]
-        lines += [f"  {p.name}" + ("" if p in self.fetched else " (reused)") for p in self.files]
-        return "\n".join(lines)
-
-    __str__ = summary
-
-    def __repr__(self) -> str:
-        return (
-            f"FetchResult(application_id={self.application_id!r}, since={self.since}, "
-            f"until={self.until}, files={len(self.files)}, fetched={len(self.fetched)}, "
-            f"reused={len(self.reused)}, dest={str(self.dest)!r})"
-        )
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, FetchResult) and self.to_dict() == other.to_dict()
-
-    __hash__ = None  # type: ignore[assignment]
-
-
-def _human_bytes(n: float) -> str:
-    for unit in ("B", "kB", "MB", "GB"):
-        if n < 1000 or unit == "GB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1000
-    return f"{n:.1f} GB"  # pragma: no cover
-
-
-# --------------------------------------------------------------------------- body verification
-
-
-class _BodyError(Exception):
-    """The body of a 200 answer is not a complete export (retryable)."""
-
-
-class _BodyCheck:
-    """Follows the bytes of a 200 answer as they arrive and tells, at the end, whether they are a
-    complete CSV export: a complete gzip stream if gzip, UTF-8 text, a header line with the
-    requested fields, and a complete last record (not inside quotes, as many fields as the header).
-    """
-
-    def __init__(self, fields: Sequence[str]) -> None:
-        self.fields = fields
-        self.gzip: bool | None = None
-        self._start = b""
-        self._gz: Any = None
-        self._members = 0
-        self._utf8 = codecs.getincrementaldecoder("utf-8")("strict")
-        self._head = bytearray()
-        self._header: list[str] | None = None
-        self._odd_quotes = False
-        self._tail = bytearray()
-        self.text_bytes = 0
-
-    def feed(self, data: bytes) -> None:
-        if self.gzip is None:
-            self._start += data
-            if len(self._start) < 2:
-                return
-            self.gzip = self._start[:2] == b"\x1f\x8b"
-            data, self._start = self._start, b""
-        if self.gzip:
-            self._gunzip(data)
-        else:
-            self._text(data)
-
-    def _gunzip(self, data: bytes) -> None:
-        while data:
-            if self._gz is None:
-                if not data.strip(b"\x00"):
-                    return  # zero padding after the last member
-                self._gz = zlib.decompressobj(16 + zlib.MAX_WBITS)
-            try:
-                self._text(self._gz.decompress(data))
-            except zlib.error as exc:
-                raise _BodyError(f"the gzip data is damaged ({exc})") from None
-            if not self._gz.eof:
-                return
-            self._members += 1
-            data, self._gz = self._gz.unused_data, None
-
-    def _text(self, data: bytes) -> None:
-        if not data:
-            return
-        self.text_bytes += len(data)
-        if self._header is None:
-            self._head += data
-            end = self._head.find(b"\n")
-            if end >= 0:
-                self._header = _header_names(bytes(self._head[:end]))
-                self._head = bytearray()
-            elif len(self._head) > _TAIL:
-                raise _BodyError("the first megabyte has no line break: this is not a CSV export")
-        if data.count(b'"') % 2:
-            self._odd_quotes = not self._odd_quotes
-        try:
-            self._utf8.decode(data)
-        except UnicodeDecodeError as exc:
-            raise _BodyError(f"the text is not UTF-8 ({exc.reason})") from None
-        self._tail += data
-        if len(self._tail) > 2 * _TAIL:
-            del self._tail[:-_TAIL]
-
-    def finish(self) -> None:
-        if self.gzip is None and self._start:
-            self.gzip = False
-            self._text(self._start)
-        if self.gzip and (self._gz is not None or not self._members):
-            raise _BodyError("the gzip data stops before its end: the download was cut")
-        if not self.text_bytes:
-            raise _BodyError("the answer is empty: not even a header line")
-        try:
-            self._utf8.decode(b"", final=True)
-        except UnicodeDecodeError:
-            raise _BodyError(
-                "the text stops inside a UTF-8 character: the download was cut"
-            ) from None
-        header = self._header if self._header is not None else _header_names(bytes(self._head))
-        missing = [f for f in self.fields if f not in header]
-        if missing:
-            shown = ", ".join(header[:8])[:200]
-            raise _BodyError(
-                f"the header line lacks the requested field(s) {', '.join(missing[:5])} "
-                f"(it starts: {shown!r}): this is not the export that was asked for"
-            )
-        if self._odd_quotes:
-            raise _BodyError("the text stops inside a quoted value: the download was cut")
-        if self._tail.endswith(b"\n"):
-            return
-        record = self._last_record()
-        if record is None:
-            return
-        row = next(csv.reader(io.StringIO(record.decode("utf-8", "replace"), newline="")), [])
-        if len(row) != len(header):
-            raise _BodyError(
-                f"the last record has {len(row)} of the header's {len(header)} fields and no "
-                "line break: the download was cut"
-            )
-
-    def _last_record(self) -> bytes | None:
-        """The bytes after the last line break that is outside quotes, within the kept tail."""
-        tail = bytes(self._tail)
-        odd = self._odd_quotes ^ bool(tail.count(b'"') % 2)  # parity where the tail starts
-        boundary = None
-        pos = 0
-        for line in tail.split(b"\n")[:-1]:
-            odd ^= bool(line.count(b'"') % 2)
-            pos += len(line) + 1
-            if not odd:
-                boundary = pos
-        if boundary is not None:
-            return tail[boundary:]
-        return tail if self.text_bytes == len(tail) else None
-
-
-def _header_names(line: bytes) -> list[str]:
-    text = line.decode("utf-8", "replace").lstrip("\ufeff").rstrip("\r")
-    return [name.strip() for name in next(csv.reader([text]), [])]
-
-
-# --------------------------------------------------------------------------- progress
-
-
-class _Progress:
-    """One bar per fetch: chunks done, and what the current chunk is doing (waiting, bytes)."""
-
-    def __init__(self, enabled: bool, total: int, desc: str) -> None:
-        self.bar: Any = None
-        if enabled:
-            from tqdm.auto import tqdm
-
-            self.bar = tqdm(total=total, desc=desc, unit="chunk", dynamic_ncols=True)
-
-    def status(self, text: str, *, refresh: bool = True) -> None:
-        if self.bar is not None:
-            self.bar.set_postfix_str(text, refresh=refresh)
-            if not refresh:
-                self.bar.update(0)
-
-    def advance(self) -> None:
-        if self.bar is not None:
-            self.bar.update(1)
-
-    def close(self) -> None:
-        if self.bar is not None:
-            self.bar.close()
-
-
-def _interactive() -> bool:
-    if "ipykernel" in sys.modules:
-        return True
-    return bool(getattr(sys.stderr, "isatty", lambda: False)())
-
 
 # --------------------------------------------------------------------------- the fetcher
 
