@@ -34,6 +34,20 @@ updates. Nothing partial is ever left where ``load`` would read it.
 
 The token comes from ``token=``, ``token_file=`` (``--token-file``) or ``$APPMETRICA_TOKEN``, and
 never appears in a file name, a file, a log record, an exception or a repr.
+
+Modules
+-------
+This package holds the public entry points :func:`fetch` and :func:`fetch_and_load`; the rest:
+
+- ``token``: reading the token, the wrapper that hides it, the redaction filter on the logger;
+- ``arguments``: :func:`parse_filters` and the checks of fields, days, chunk size, address;
+- ``spans``: the range cut into chunks, a chunk halved;
+- ``result``: :class:`FetchPolicy` and :class:`FetchResult`;
+- ``job``: what one fetch asks for, as request URLs and export file names;
+- ``fetcher``: reuse, splitting, polling, queueing, retries and saving of each chunk;
+- ``verify``: the check that a body is a complete export;
+- ``progress``: the progress bar;
+- ``command``: the ``postback-kit fetch`` sub-command (:func:`register_cli`).
 """
 
 from __future__ import annotations
@@ -80,8 +94,6 @@ __all__ = [
     "parse_filters",
     "register_cli",
 ]
-
-# --------------------------------------------------------------------------- public
 
 
 def fetch(

@@ -2,7 +2,8 @@
 size and the API address, with the defaults they fall back to.
 
 Each checker raises :class:`~postback_kit.errors.ConfigError` saying what is wrong and how to
-write it; :func:`parse_filters` is public (the notebook's filter text area uses it).
+write it. :func:`parse_filters` is public; it also reads the text of a text area, one
+``field=value`` per line.
 """
 
 from __future__ import annotations
