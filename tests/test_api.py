@@ -30,7 +30,8 @@ from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
 
 import postback_kit as pk
-from postback_kit.api import DEFAULT_FIELDS, _BodyCheck, _BodyError, fetch_and_load
+from postback_kit.api import DEFAULT_FIELDS, fetch_and_load
+from postback_kit.api.verify import _BodyCheck, _BodyError
 from postback_kit.cli import main
 from postback_kit.errors import ApiError, ConfigError
 
