@@ -775,6 +775,23 @@ def test_the_token_lands_nowhere(
     assert TOKEN not in repr(report) + report.summary()
 
 
+def test_a_logged_traceback_or_stack_is_cleaned_too(caplog: pytest.LogCaptureFixture) -> None:
+    from postback_kit.api.token import _REDACT, log
+
+    caplog.set_level(logging.DEBUG)
+    _REDACT.secrets.append(TOKEN)  # as during a fetch
+    try:
+        try:
+            raise ValueError(f"refused OAuth {TOKEN}")
+        except ValueError:
+            log.exception("request failed", stack_info=True)
+    finally:
+        _REDACT.secrets.remove(TOKEN)
+    assert "ValueError: refused OAuth ***" in caplog.text
+    assert "Stack (most recent call last)" in caplog.text
+    assert TOKEN not in caplog.text
+
+
 def test_token_from_environment_or_file_and_a_clear_error_without(
     serve: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -73,12 +73,23 @@ class _Redact(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         if self.secrets:
             message = record.getMessage()
-            clean = message
-            for secret in list(self.secrets):
-                clean = clean.replace(secret, "***")
+            clean = self._clean(message)
             if clean != message:
                 record.msg, record.args = clean, None
+            # a traceback or stack attached to the record (log.exception, stack_info=True) is
+            # formatted here, cleaned, and kept as the text every formatter prints instead
+            if record.exc_info and not record.exc_text:
+                record.exc_text = logging.Formatter().formatException(record.exc_info)
+            if record.exc_text:
+                record.exc_text = self._clean(record.exc_text)
+            if record.stack_info:
+                record.stack_info = self._clean(record.stack_info)
         return True
+
+    def _clean(self, text: str) -> str:
+        for secret in list(self.secrets):
+            text = text.replace(secret, "***")
+        return text
 
 
 _REDACT = _Redact()
