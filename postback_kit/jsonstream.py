@@ -60,7 +60,7 @@ class _Text:
         if self.eof:
             return
         consumed = self.buf[: self.pos]
-        newlines = consumed.count("\n")
+        newlines = consumed.count("\n") if "\n" in consumed else 0  # compact JSON: no newline
         if newlines:
             self.lines += newlines
             self.last_nl = self.base + consumed.rfind("\n")
