@@ -282,6 +282,8 @@ def _export_info(att: pl.DataFrame) -> dict[str, Any]:
 
 _I = "__i"
 """An attempt's row in the classified table (``Diagnosis.attempts``)."""
+_T = "__t"
+"""A tracker's number in ``diagnose``."""
 
 
 def _codes(hits: pl.DataFrame) -> dict[str, int]:
@@ -303,20 +305,20 @@ def _first(df: pl.DataFrame, column: str) -> str | None:
     return None if values.is_empty() else str(values.mode().sort()[0])
 
 
-def _first_per_tracker(att: pl.DataFrame, column: str) -> dict[Any, str | None]:
-    """:func:`_first` of ``column`` for every tracker at once: its most frequent value (the
-    smallest of equally frequent ones); trackers without a value are left out."""
-    if column not in att.columns:
+def _first_per(frame: pl.DataFrame, by: str, column: str) -> dict[Any, str | None]:
+    """:func:`_first` of ``column`` for every group of ``by`` at once: its most frequent value
+    (the smallest of equally frequent ones); groups without a value are left out."""
+    if column not in frame.columns:
         return {}
     counts = (
-        att.select("tracking_id", pl.col(column).cast(pl.String))
+        frame.select(by, pl.col(column).cast(pl.String))
         .drop_nulls(column)
-        .group_by("tracking_id", column)
+        .group_by(by, column)
         .len()
-        .sort("tracking_id", "len", column, descending=[False, True, False])
-        .unique("tracking_id", keep="first")
+        .sort(by, "len", column, descending=[False, True, False])
+        .unique(by, keep="first")
     )
-    return dict(zip(counts["tracking_id"], counts[column], strict=True))
+    return dict(zip(counts[by], counts[column], strict=True))
 
 
 def triage(frame: pl.LazyFrame | pl.DataFrame, **kwargs: Any) -> pl.DataFrame:
@@ -387,36 +389,37 @@ def diagnose(
     # one tracker's rows at a time (a partition_by of every column would copy the whole table),
     # and of those only the short columns every issue reads: the segment columns are folded per
     # delivery for every tracker at once, the URLs (parameters) and the bodies (examples) are
-    # gathered for the rows that need them only
+    # gathered for the rows that need them only; __t numbers the trackers (integer group keys)
     index = pl.int_range(pl.len(), dtype=pl.UInt32).alias(_I)
     rows_of = att.select("tracking_id", index).group_by("tracking_id", maintain_order=True).agg(_I)
+    number = pl.Series(_T, [0] * att.height, dtype=pl.UInt32)
+    for k, at in enumerate(rows_of[_I]):
+        number.scatter(at, k)
+    numbered = att.with_columns(number)
     stage = att.select("delivery_id", "outcome", "signature", "message", "response_code", _TS)
     units_of = segment_units(
-        att.select(
-            "tracking_id", "delivery_id", _TS, *(c for c in SEGMENT_COLUMNS if c in att.columns)
-        ),
-        by=["tracking_id"],
-    ).partition_by("tracking_id", as_dict=True, include_key=False, maintain_order=True)
+        numbered.select(_T, "delivery_id", _TS, *(c for c in SEGMENT_COLUMNS if c in att.columns)),
+        by=[_T],
+    ).partition_by(_T, as_dict=True, include_key=False, maintain_order=True)
     # the parameter stage sees one row per delivery and issue (retries repeat the same URL)
-    per_issue = ["tracking_id", "delivery_id", "outcome", "signature"]
+    per_issue = [_T, "delivery_id", "outcome", "signature"]
     params_at = (
-        att.select(*per_issue, index)
+        numbered.select(*per_issue, index)
         .filter(pl.col("outcome").is_in(["success", *ISSUE_OUTCOMES]))
         .unique(per_issue, keep="first", maintain_order=True)
-        .group_by("tracking_id", maintain_order=True)
+        .group_by(_T, maintain_order=True)
         .agg(_I)
     )
-    param_at = dict(zip(params_at["tracking_id"], params_at[_I], strict=True))
+    param_at = dict(zip(params_at[_T], params_at[_I], strict=True))
     param_columns = att.select(
         "delivery_id", "outcome", "signature", *(c for c in PARAMETER_COLUMNS if c in att.columns)
     )
     examples = att.select(c for c in EXAMPLE_COLUMNS if c in att.columns)
-    tracker_names = {c: _first_per_tracker(att, c) for c in ("tracker_name", "publisher_name")}
+    named = {c: _first_per(numbered, _T, c) for c in ("tracker_name", "publisher_name")}
     for k, tid in enumerate(rows_of["tracking_id"]):
         at = rows_of[_I][k]
         t_att = stage[at].with_columns(at.alias(_I))
         t_dlv = per_tracker_dlv.get((tid,), dlv.clear())
-        at = param_at.get(tid, pl.Series(_I, [], pl.UInt32))
         trackers.append(
             _diagnose_tracker(
                 str(tid),
@@ -424,10 +427,10 @@ def diagnose(
                 t_dlv,
                 kb,
                 every,
-                units=units_of[(tid,)],
-                param_rows=param_columns[at],
+                units=units_of[(k,)],
+                param_rows=param_columns[param_at.get(k, pl.Series(_I, [], pl.UInt32))],
                 examples=examples,
-                names={c: v.get(tid) for c, v in tracker_names.items()},
+                names={c: v.get(k) for c, v in named.items()},
             )
         )
         del t_att

@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 import polars as pl
 
 import postback_kit as pk
-from postback_kit.diagnose import _first, _first_per_tracker
+from postback_kit.diagnose import _first, _first_per
 
 
 def test_most_frequent_value_per_tracker_is_first_of_each_tracker() -> None:
@@ -22,11 +22,11 @@ def test_most_frequent_value_per_tracker_is_first_of_each_tracker() -> None:
             "tracker_name": ["b", "z", "a", "y", "b", None, "y", "a", "q", None],
         }
     )
-    got = _first_per_tracker(frame, "tracker_name")
+    got = _first_per(frame, "tracking_id", "tracker_name")
     for (tid,), rows in frame.partition_by("tracking_id", as_dict=True).items():
         assert got.get(tid) == _first(rows, "tracker_name"), tid
     assert got == {"1": "a", "2": "y", "4": "q"}
-    assert _first_per_tracker(frame, "publisher_name") == {}
+    assert _first_per(frame, "tracking_id", "publisher_name") == {}
 
 
 def test_example_and_names_come_from_the_trackers_own_rows() -> None:
