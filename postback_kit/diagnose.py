@@ -311,10 +311,10 @@ def _first_per(frame: pl.DataFrame, by: str, column: str) -> dict[Any, str | Non
     if column not in frame.columns:
         return {}
     counts = (
-        frame.select(by, pl.col(column).cast(pl.String))
-        .drop_nulls(column)
-        .group_by(by, column)
+        frame.group_by(by, column)
         .len()
+        .drop_nulls(column)
+        .with_columns(pl.col(column).cast(pl.String))
         .sort(by, "len", column, descending=[False, True, False])
         .unique(by, keep="first")
     )

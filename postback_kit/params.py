@@ -421,7 +421,7 @@ def parse_parameters(
     rules = rules or _default_rules()
     df = _frame(frame)
     present = tuple(c for c in columns if c in df.columns)
-    covered: dict[str, pl.DataFrame] = {}  # per source: rows that have parameters already
+    covered: dict[str, pl.Series] = {}  # per source: the rows that have parameters already
     sources = list(dict.fromkeys(SOURCES.get(c, c) for c in present))
     parsed: list[pl.DataFrame] = []
     for col in present:
@@ -429,9 +429,11 @@ def parse_parameters(
         text = df.select(pl.col(col).cast(pl.String).alias("__v")).with_row_index(_UID)
         if source in covered:
             # the rows whose earlier column gave parameters keep those: not parsed again
-            text = text.join(covered[source], on=_UID, how="anti", maintain_order="left")
-        distinct = text.select("__v").unique().drop_nulls()
-        if dedupe or (dedupe is None and distinct.height < 0.5 * text.height):
+            text = text.filter(~covered[source])
+        if dedupe is None:  # an estimate is enough to choose (a null counts as a value)
+            repeats = text.select(pl.col("__v").approx_n_unique()).item() < 0.5 * text.height
+        if dedupe or (dedupe is None and repeats):
+            distinct = text.select("__v").unique().drop_nulls()
             by_value = (
                 parse_query(distinct, "__v")
                 .with_row_index("__pos")  # the order of the parameters within a query
@@ -452,8 +454,8 @@ def parse_parameters(
         got = rows.with_columns(
             source=pl.lit(source), __src=pl.lit(sources.index(source), pl.UInt32)
         ).collect()
-        ids = got.select(_UID).unique()
-        covered[source] = pl.concat([covered[source], ids]) if source in covered else ids
+        mask = covered.get(source, pl.repeat(False, df.height, eager=True))
+        covered[source] = mask.scatter(got.get_column(_UID), True)
         parsed.append(got)
     if not parsed:
         return ParsedParameters(df, present, _empty_long(), rules)
