@@ -314,9 +314,9 @@ def _first_per(frame: pl.DataFrame, by: str, column: str) -> dict[Any, str | Non
         frame.group_by(by, column)
         .len()
         .drop_nulls(column)
-        .with_columns(pl.col(column).cast(pl.String))
-        .sort(by, "len", column, descending=[False, True, False])
+        .sort(by, "len", column, descending=[False, True, False])  # as _first sorts the modes
         .unique(by, keep="first")
+        .with_columns(pl.col(column).cast(pl.String))
     )
     return dict(zip(counts[by], counts[column], strict=True))
 

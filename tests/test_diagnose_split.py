@@ -22,10 +22,12 @@ def test_most_frequent_value_per_tracker_is_first_of_each_tracker() -> None:
             "tracker_name": ["b", "z", "a", "y", "b", None, "y", "a", "q", None],
         }
     )
-    got = _first_per(frame, "tracking_id", "tracker_name")
-    for (tid,), rows in frame.partition_by("tracking_id", as_dict=True).items():
-        assert got.get(tid) == _first(rows, "tracker_name"), tid
-    assert got == {"1": "a", "2": "y", "4": "q"}
+    for dtype in (pl.String, pl.Categorical):
+        typed = frame.with_columns(pl.col("tracker_name").cast(dtype))
+        got = _first_per(typed, "tracking_id", "tracker_name")
+        for (tid,), rows in typed.partition_by("tracking_id", as_dict=True).items():
+            assert got.get(tid) == _first(rows, "tracker_name"), (tid, dtype)
+        assert got == {"1": "a", "2": "y", "4": "q"}
     assert _first_per(frame, "tracking_id", "publisher_name") == {}
 
 
