@@ -572,11 +572,13 @@ def parameter_table(
     if not present:
         return _empty_table()
     unit = pl.col("delivery_id") if "delivery_id" in df.columns else pl.int_range(pl.len())
+    if "delivery_id" in df.columns and not df.schema["delivery_id"].is_integer():
+        unit = unit.cast(pl.String)  # an integer id is compared as it is (text is slower)
     base = (
         df.select(
             hit.fill_null(False).alias("hit"),
             ok.fill_null(False).alias("ok"),
-            unit.cast(pl.String).alias("unit"),
+            unit.alias("unit"),
             *present,
         )
         .with_row_index(_UID)

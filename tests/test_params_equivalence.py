@@ -431,6 +431,12 @@ def test_integer_keys_keep_sources_names_and_shapes_apart() -> None:
         }
     )
     hit, ok = pl.col("outcome") == "request_error", pl.col("outcome") == "success"
+    for unit in (pl.String, pl.Float64):  # delivery ids that are not integers are compared as text
+        typed = frame.with_columns(pl.col("delivery_id") // 2).cast({"delivery_id": unit})
+        assert_frame_equal(
+            parameter_table(parse_parameters(typed), hit, ok),
+            reference_parameter_table(typed, hit, ok),
+        )
     columns = (*PARAMETER_COLUMNS, "extra")
     for cols in (PARAMETER_COLUMNS, columns, ("extra", "click_url_parameters")):
         expected = reference_parameter_table(frame, hit, ok, columns=cols)
