@@ -287,7 +287,9 @@ _T = "__t"
 
 
 def _codes(hits: pl.DataFrame) -> dict[str, int]:
-    counts = hits.group_by("response_code").len().sort("len", descending=True)
+    # equal counts in code order (no answer last): the first code picks the hypothesis
+    counts = hits.group_by("response_code").len()
+    counts = counts.sort(["len", "response_code"], descending=[True, False], nulls_last=True)
     return {(NO_ANSWER_CODE if c is None else str(c)): n for c, n in counts.iter_rows()}
 
 
@@ -468,7 +470,8 @@ def _diagnose_tracker(
     is_issue = pl.col("outcome").is_in(ISSUE_OUTCOMES)
     ok = pl.col("outcome") == "success"
     issue_att = att.filter(is_issue)
-    failed_attempts = {str(o): n for o, n in issue_att.group_by("outcome").len().iter_rows()}
+    failed = issue_att.group_by("outcome").len().sort("outcome")  # in the order of OUTCOMES
+    failed_attempts = {str(o): n for o, n in failed.iter_rows()}
     final = dlv.group_by("final_outcome").len()
     finals = {str(o): n for o, n in final.iter_rows()}
     # patterns are read on deliveries, each at its first attempt: retries would make an issue

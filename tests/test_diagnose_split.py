@@ -55,3 +55,25 @@ def test_example_and_names_come_from_the_trackers_own_rows() -> None:
         assert issue.example["response_body"] == latest["response_body"].item()
         assert issue.example["postback_url"] == latest["postback_url"].item()
         assert issue.example["response_code"] == latest["response_code"].item()
+
+
+def test_equal_counts_are_ordered_the_same_way_every_run() -> None:
+    """Equal counts of two codes in one issue list the smaller code first (it picks the
+    hypothesis), and the failed attempts of a tracker follow the order of the outcomes: a group-by
+    gives its groups in any order."""
+    t0 = datetime(2026, 11, 2, tzinfo=UTC)
+    codes = [404, 400, None, 503] * 6
+    frame = pl.DataFrame(
+        {
+            "tracking_id": ["1"] * len(codes),
+            "response_code": pl.Series(codes, dtype=pl.Int32),
+            "response_body": [None if c in (None, 503) else "bad click" for c in codes],
+            "attempt_timestamp": [t0 + timedelta(minutes=i) for i in range(len(codes))],
+            "postback_url": [f"https://p.io/cb?c={i}" for i in range(len(codes))],
+        }
+    )
+    for _ in range(5):
+        t = pk.diagnose(frame).tracker("1")
+        assert list(t.failed_attempts) == ["request_error", "partner_error", "network_error"]
+        issue = next(i for i in t.issues if i.category == "request_error")
+        assert list(issue.response_codes) == ["400", "404"]
