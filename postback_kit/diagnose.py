@@ -319,14 +319,23 @@ def _export_info(att: pl.DataFrame) -> dict[str, Any]:
     }
 
 
+_I = "__i"
+"""An attempt's row in the classified table (``Diagnosis.attempts``)."""
+_T = "__t"
+"""A tracker's number in ``diagnose``."""
+
+
 def _codes(hits: pl.DataFrame) -> dict[str, int]:
-    counts = hits.group_by("response_code").len().sort("len", descending=True)
+    # equal counts in code order (no answer last): the first code picks the hypothesis
+    counts = hits.group_by("response_code").len()
+    counts = counts.sort(["len", "response_code"], descending=[True, False], nulls_last=True)
     return {(NO_ANSWER_CODE if c is None else str(c)): n for c, n in counts.iter_rows()}
 
 
-def _example(hits: pl.DataFrame) -> dict[str, Any]:
-    cols = [c for c in EXAMPLE_COLUMNS if c in hits.columns]
-    row = hits.sort("attempt_timestamp", descending=True).select(cols).row(0, named=True)
+def _example(hits: pl.DataFrame, examples: pl.DataFrame) -> dict[str, Any]:
+    """The issue's latest attempt: ``hits`` has ``__i``, the attempt's row in ``examples``."""
+    latest = hits.select(_TS, _I).sort(_TS, descending=True)[_I][0]
+    row = examples.row(latest, named=True)
     return {k: (str(v) if k == "notifying_status" and v is not None else v) for k, v in row.items()}
 
 
@@ -335,6 +344,22 @@ def _first(df: pl.DataFrame, column: str) -> str | None:
         return None
     values = df[column].drop_nulls()
     return None if values.is_empty() else str(values.mode().sort()[0])
+
+
+def _first_per(frame: pl.DataFrame, by: str, column: str) -> dict[Any, str | None]:
+    """:func:`_first` of ``column`` for every group of ``by`` at once: its most frequent value
+    (the smallest of equally frequent ones); groups without a value are left out."""
+    if column not in frame.columns:
+        return {}
+    counts = (
+        frame.group_by(by, column)
+        .len()
+        .drop_nulls(column)
+        .sort(by, "len", column, descending=[False, True, False])  # as _first sorts the modes
+        .unique(by, keep="first")
+        .with_columns(pl.col(column).cast(pl.String))
+    )
+    return dict(zip(counts[by], counts[column], strict=True))
 
 
 def triage(frame: pl.LazyFrame | pl.DataFrame, **kwargs: Any) -> pl.DataFrame:
@@ -532,36 +557,53 @@ def _diagnose(
     bar.set_description("explaining issues")
     trackers = []
     per_tracker_dlv = dlv.partition_by("tracking_id", as_dict=True)
-    # one tracker's rows at a time (a partition_by of every column would copy the whole table)
-    rows_of = (
-        att.select("tracking_id", pl.int_range(pl.len(), dtype=pl.UInt32).alias("__i"))
-        .group_by("tracking_id", maintain_order=True)
-        .agg("__i")
+    # one tracker's rows at a time (a partition_by of every column would copy the whole table),
+    # and of those only the short columns every issue reads: the segment columns are folded per
+    # delivery for every tracker at once, the URLs (parameters) and the bodies (examples) are
+    # gathered for the rows that need them only; __t numbers the trackers (integer group keys)
+    index = pl.int_range(pl.len(), dtype=pl.UInt32).alias(_I)
+    rows_of = att.select("tracking_id", index).group_by("tracking_id", maintain_order=True).agg(_I)
+    number = pl.Series(_T, [0] * att.height, dtype=pl.UInt32)
+    for k, at in enumerate(rows_of[_I]):
+        number.scatter(at, k)
+    numbered = att.with_columns(number)
+    stage = att.select("delivery_id", "outcome", "signature", "message", "response_code", _TS)
+    units_of = segment_units(
+        numbered.select(_T, "delivery_id", _TS, *(c for c in SEGMENT_COLUMNS if c in att.columns)),
+        by=[_T],
+    ).partition_by(_T, as_dict=True, include_key=False, maintain_order=True)
+    # the parameter stage sees one row per delivery and issue (retries repeat the same URL)
+    per_issue = [_T, "delivery_id", "outcome", "signature"]
+    params_at = (
+        numbered.select(*per_issue, index)
+        .filter(pl.col("outcome").is_in(["success", *ISSUE_OUTCOMES]))
+        .unique(per_issue, keep="first", maintain_order=True)
+        .group_by(_T, maintain_order=True)
+        .agg(_I)
     )
-    # the tracker stage reads these columns (not the identifiers): only they are gathered
-    stage = att.select(
-        c
-        for c in dict.fromkeys(
-            (
-                "tracking_id",
-                "delivery_id",
-                "outcome",
-                "signature",
-                "message",
-                "response_code",
-                "tracker_name",
-                "publisher_name",
-                *EXAMPLE_COLUMNS,
-                *SEGMENT_COLUMNS,
-                *PARAMETER_COLUMNS,
+    param_at = dict(zip(params_at[_T], params_at[_I], strict=True))
+    param_columns = att.select(
+        "delivery_id", "outcome", "signature", *(c for c in PARAMETER_COLUMNS if c in att.columns)
+    )
+    examples = att.select(c for c in EXAMPLE_COLUMNS if c in att.columns)
+    named = {c: _first_per(numbered, _T, c) for c in ("tracker_name", "publisher_name")}
+    for k, tid in enumerate(rows_of["tracking_id"]):
+        at = rows_of[_I][k]
+        t_att = stage[at].with_columns(at.alias(_I))
+        t_dlv = per_tracker_dlv.get((tid,), dlv.clear())
+        trackers.append(
+            _diagnose_tracker(
+                str(tid),
+                t_att,
+                t_dlv,
+                kb,
+                every,
+                units=units_of[(k,)],
+                param_rows=param_columns[param_at.get(k, pl.Series(_I, [], pl.UInt32))],
+                examples=examples,
+                names={c: v.get(k) for c, v in named.items()},
             )
         )
-        if c in att.columns
-    )
-    for k, tid in enumerate(rows_of["tracking_id"]):
-        t_att = stage[rows_of["__i"][k]]
-        t_dlv = per_tracker_dlv.get((tid,), dlv.clear())
-        trackers.append(_diagnose_tracker(str(tid), t_att, t_dlv, kb, every))
         del t_att
     bar.update(1)
     bar.close()
@@ -577,16 +619,28 @@ def _diagnose(
 
 
 def _diagnose_tracker(
-    tid: str, att: pl.DataFrame, dlv: pl.DataFrame, kb: KnowledgeBase, every: str
+    tid: str,
+    att: pl.DataFrame,
+    dlv: pl.DataFrame,
+    kb: KnowledgeBase,
+    every: str,
+    *,
+    units: pl.DataFrame,
+    param_rows: pl.DataFrame,
+    examples: pl.DataFrame,
+    names: dict[str, str | None],
 ) -> TrackerDiagnosis:
-    """All issues of one tracker. The tracker's attempts are split by issue once
-    (``partition_by``), bucketed once for every issue (``bucket_counts`` by outcome and
-    signature), folded per delivery once for the segments, and the parameter stage sees one
-    row per delivery and issue (retries repeat the same URL)."""
+    """All issues of one tracker. The tracker's attempts (``att``: the short columns and
+    ``__i``, their row in ``examples``) are split by issue once (``partition_by``), bucketed
+    once for every issue (``bucket_counts`` by outcome and signature); ``units`` are its
+    deliveries (:func:`segment_units`), ``param_rows`` its rows the parameter stage compares
+    (one per delivery and issue: retries repeat the same URL), ``names`` its tracker and
+    publisher name."""
     is_issue = pl.col("outcome").is_in(ISSUE_OUTCOMES)
     ok = pl.col("outcome") == "success"
     issue_att = att.filter(is_issue)
-    failed_attempts = {str(o): n for o, n in issue_att.group_by("outcome").len().iter_rows()}
+    failed = issue_att.group_by("outcome").len().sort("outcome")  # in the order of OUTCOMES
+    failed_attempts = {str(o): n for o, n in failed.iter_rows()}
     final = dlv.group_by("final_outcome").len()
     finals = {str(o): n for o, n in final.iter_rows()}
     # patterns are read on deliveries, each at its first attempt: retries would make an issue
@@ -602,10 +656,6 @@ def _diagnose_tracker(
         bucket_counts(hit_units, every, key).partition_by(key, as_dict=True)
         if not hit_units.is_empty()
         else {}
-    )
-    units = segment_units(att)
-    param_rows = att.filter(ok | is_issue).unique(
-        ["delivery_id", *key], keep="first", maintain_order=True
     )
     parsed_params = parse_parameters(param_rows)  # once per tracker, reused by every issue
 
@@ -651,14 +701,14 @@ def _diagnose_tracker(
                 segment=segment.to_dict() if segment else None,
                 suspect_parameters=[s.to_dict() for s in suspects[:5]],
                 hypothesis=kb.match(str(outcome), top_code, str(signature), message),
-                example=_example(hits),
+                example=_example(hits, examples),
             )
         )
     issues.sort(key=_rank)
     return TrackerDiagnosis(
         tracking_id=tid,
-        tracker_name=_first(att, "tracker_name"),
-        publisher_name=_first(att, "publisher_name"),
+        tracker_name=names.get("tracker_name"),
+        publisher_name=names.get("publisher_name"),
         attempts=att.height,
         deliveries=dlv.height,
         delivered=finals.get("delivered", 0),

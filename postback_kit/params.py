@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import tomllib
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -371,11 +371,17 @@ class ParsedParameters:
     """The columns of ``columns`` the frame has, in order of preference."""
     long: pl.DataFrame
     """One row per row of ``frame`` (``__uid``: its position), source and parameter name, with
-    ``value``, ``empty``, ``macro``, ``clean`` and ``shape``; in the order of the rows."""
+    ``value``, ``empty``, ``macro``, ``clean`` and ``shape``; in the order of the rows.
+    ``__key`` numbers the (source, name) pair (see ``keys``), ``__shape`` the shape (null
+    where ``shape`` is): the comparison groups and looks up by these integers."""
     rules: ParamRules
+    keys: pl.DataFrame = field(default_factory=lambda: _empty_keys())
+    """``__key`` → ``source``, ``name`` (row ``k`` is key ``k``; some keys may not occur)."""
 
 
 _UID = "__uid"
+_KEY = "__key"
+_SHAPE = "__shape"
 
 
 def _empty_long() -> pl.DataFrame:
@@ -389,8 +395,14 @@ def _empty_long() -> pl.DataFrame:
             "macro": pl.Boolean,
             "clean": pl.Boolean,
             "shape": pl.String,
+            _KEY: pl.UInt32,
+            _SHAPE: pl.UInt32,
         }
     )
+
+
+def _empty_keys() -> pl.DataFrame:
+    return pl.DataFrame(schema={_KEY: pl.UInt32, "source": pl.String, "name": pl.String})
 
 
 def parse_parameters(
@@ -409,16 +421,19 @@ def parse_parameters(
     rules = rules or _default_rules()
     df = _frame(frame)
     present = tuple(c for c in columns if c in df.columns)
-    covered: dict[str, pl.DataFrame] = {}  # per source: rows that have parameters already
+    covered: dict[str, pl.Series] = {}  # per source: the rows that have parameters already
+    sources = list(dict.fromkeys(SOURCES.get(c, c) for c in present))
     parsed: list[pl.DataFrame] = []
     for col in present:
         source = SOURCES.get(col, col)
         text = df.select(pl.col(col).cast(pl.String).alias("__v")).with_row_index(_UID)
         if source in covered:
             # the rows whose earlier column gave parameters keep those: not parsed again
-            text = text.join(covered[source], on=_UID, how="anti", maintain_order="left")
-        distinct = text.select("__v").unique().drop_nulls()
-        if dedupe or (dedupe is None and distinct.height < 0.5 * text.height):
+            text = text.filter(~covered[source])
+        if dedupe is None:  # an estimate is enough to choose (a null counts as a value)
+            repeats = text.select(pl.col("__v").approx_n_unique()).item() < 0.5 * text.height
+        if dedupe or (dedupe is None and repeats):
+            distinct = text.select("__v").unique().drop_nulls()
             by_value = (
                 parse_query(distinct, "__v")
                 .with_row_index("__pos")  # the order of the parameters within a query
@@ -435,17 +450,33 @@ def parse_parameters(
             rows = parse_query(text, "__v").select(
                 pl.lit(text[_UID]).gather(pl.col(_ROW)).alias(_UID), "name", "value"
             )
-        # one column per source and row: postback_url_parameters, else the URL's query; a name
-        # repeated in one query counts with its first value
-        rows = rows.filter(pl.struct(_UID, "name").is_first_distinct())
-        got = rows.with_columns(source=pl.lit(source)).collect()
-        ids = got.select(_UID).unique()
-        covered[source] = pl.concat([covered[source], ids]) if source in covered else ids
+        # one column per source and row: postback_url_parameters, else the URL's query
+        got = rows.with_columns(
+            source=pl.lit(source), __src=pl.lit(sources.index(source), pl.UInt32)
+        ).collect()
+        mask = covered.get(source, pl.repeat(False, df.height, eager=True))
+        covered[source] = mask.scatter(got.get_column(_UID), True)
         parsed.append(got)
     if not parsed:
         return ParsedParameters(df, present, _empty_long(), rules)
     value = pl.col("value")
     long = pl.concat(parsed).sort(_UID, maintain_order=True)
+    # (source, name) numbered: name number × sources + source number (names are few)
+    names = long.get_column("name").unique().to_frame()
+    long = long.join(
+        names.with_row_index("__name"), on="name", how="left", maintain_order="left"
+    ).with_columns((pl.col("__name") * len(sources) + pl.col("__src")).cast(pl.UInt32).alias(_KEY))
+    keys = pl.select(
+        pl.int_range(names.height * len(sources), dtype=pl.UInt32).alias(_KEY)
+    ).with_columns(
+        source=pl.lit(pl.Series(sources, dtype=pl.String)).gather(pl.col(_KEY) % len(sources)),
+        name=pl.lit(names.get_column("name")).gather(pl.col(_KEY) // len(sources)),
+    )
+    # a name repeated in one query counts with its first value (each row's parameters of a
+    # source come from one column, in the order of its query)
+    long = long.filter(
+        (pl.col(_UID).cast(pl.UInt64) * keys.height + pl.col(_KEY)).is_first_distinct()
+    )
     # what a value is (empty, a macro, its shape) is judged once per distinct value
     judged = (
         long.lazy()
@@ -463,6 +494,8 @@ def parse_parameters(
             *_shaped(judged.filter("clean"), rules),
         ]
     )
+    shapes = judged.select(pl.col("shape").drop_nulls().unique()).with_row_index(_SHAPE)
+    judged = judged.join(shapes, on="shape", how="left", maintain_order="left")
     # each row's judgement by position in judged: joining only the values on an index and
     # gathering is cheaper than a join of the whole table that keeps its order
     at = (
@@ -476,7 +509,10 @@ def parse_parameters(
         .get_column("__j")
     )
     long = (
-        pl.concat([long, judged.select("empty", "macro", "clean", "shape")[at]], how="horizontal")
+        pl.concat(
+            [long, judged.select("empty", "macro", "clean", "shape", _SHAPE)[at]],
+            how="horizontal",
+        )
         .lazy()
         .with_columns(
             pl.col("empty").fill_null(True),  # a name without "=" has no value: empty
@@ -485,7 +521,7 @@ def parse_parameters(
         .select(_empty_long().columns)
         .collect()
     )
-    return ParsedParameters(df, present, long, rules)
+    return ParsedParameters(df, present, long, rules, keys)
 
 
 def _shaped(values: pl.DataFrame, rules: ParamRules) -> list[pl.DataFrame]:
@@ -536,11 +572,13 @@ def parameter_table(
     if not present:
         return _empty_table()
     unit = pl.col("delivery_id") if "delivery_id" in df.columns else pl.int_range(pl.len())
+    if "delivery_id" in df.columns and not df.schema["delivery_id"].is_integer():
+        unit = unit.cast(pl.String)  # an integer id is compared as it is (text is slower)
     base = (
         df.select(
             hit.fill_null(False).alias("hit"),
             ok.fill_null(False).alias("ok"),
-            unit.cast(pl.String).alias("unit"),
+            unit.alias("unit"),
             *present,
         )
         .with_row_index(_UID)
@@ -583,25 +621,29 @@ def parameter_table(
     )
     if long.is_empty():
         return _empty_table()
-    key = ["source", "name"]
+    # (source, name) is the integer __key of parse_parameters: groups on it, and what is known
+    # per key (judged, the changed value) is looked up by position instead of joined
+    key = pl.col(_KEY)
+    n_keys = parsed.keys.height
+    n_shapes = int(long.get_column(_SHAPE).max() or 0) + 1  # type: ignore[arg-type]
 
     # malformed: a shape none of the successful values of this parameter has
     ok_shapes = (
         long.filter(pl.col("ok") & pl.col("clean"))
-        .group_by(*key, "shape")
+        .group_by(_KEY, _SHAPE)
         .agg(n=pl.len())
-        .with_columns(total=pl.col("n").sum().over(key))
+        .with_columns(total=pl.col("n").sum().over(_KEY))
         .filter(pl.col("total") >= MALFORMED_MIN_OK)
     )
     reference = ok_shapes.filter(pl.col("n") >= REFERENCE_MIN_SHARE * pl.col("total")).select(
-        *key, "shape", in_reference=pl.lit(True)
+        (key.cast(pl.UInt64) * n_shapes + pl.col(_SHAPE)).alias("code")
     )
-    judged = ok_shapes.select(key).unique().with_columns(judged=pl.lit(True))
+    judged = _per_key(n_keys, ok_shapes.get_column(_KEY).unique(), True, pl.Boolean())
 
     # changed: constant on each side, different between them
     clean = long.filter("clean")
     changed = (
-        clean.group_by(key)
+        clean.group_by(_KEY)
         .agg(
             ok_values=value.filter("ok").n_unique(),
             ok_units=pl.col("unit").filter("ok").n_unique(),
@@ -617,62 +659,65 @@ def parameter_table(
             & (pl.col("hit_units") >= CHANGED_MIN_UNITS)
             & (pl.col("v_ok") != pl.col("v_hit"))
         )
-        .select(*key, "v_hit")
     )
+    v_hit = _per_key(n_keys, changed.get_column(_KEY), changed.get_column("v_hit"), pl.String())
 
-    long = (
-        long.join(reference, on=[*key, "shape"], how="left")
-        .join(judged, on=key, how="left")
-        .join(changed, on=key, how="left")
-        .with_columns(
-            malformed=pl.col("clean")
-            & pl.col("judged").fill_null(False)
-            & pl.col("in_reference").is_null(),
-            changed=(pl.col("clean") & pl.col("hit") & (value == pl.col("v_hit"))).fill_null(False),
-        )
+    in_reference = (key.cast(pl.UInt64) * n_shapes + pl.col(_SHAPE)).is_in(
+        reference.get_column("code").implode()
     )
-    flagged = (
-        pl.concat(
-            [
-                long.filter(problem).select(
-                    _ROW, *key, "hit", "ok", "value", problem=pl.lit(problem)
-                )
-                for problem in ("empty", "macro", "malformed", "changed")
-            ]
-        )
-        .sort(_ROW, maintain_order=True)  # group_by keeps this order: examples are first rows
-        .group_by(*key, "problem")
+    long = long.with_columns(
+        malformed=(
+            pl.col("clean") & pl.lit(judged).gather(key) & ~in_reference.fill_null(False)
+        ).fill_null(False),
+        changed=(pl.col("clean") & pl.col("hit") & (value == pl.lit(v_hit).gather(key))).fill_null(
+            False
+        ),
+    )
+    # per problem, in the order of the rows (long is in row order): the examples are first rows
+    flagged = pl.concat(
+        [
+            long.filter(problem)
+            .group_by(_KEY)
+            .agg(
+                failing=pl.col("hit").sum().cast(pl.Int64),
+                ok=pl.col("ok").sum().cast(pl.Int64),
+                example_failing=value.filter("hit").first(),
+            )
+            .with_columns(problem=pl.lit(problem))
+            for problem in ("empty", "macro", "malformed", "changed")
+        ]
+    )
+    present_counts = (
+        long.group_by(_KEY)
         .agg(
-            failing=pl.col("hit").sum().cast(pl.Int64),
-            ok=pl.col("ok").sum().cast(pl.Int64),
-            example_failing=value.filter("hit").first(),
+            present_hit=pl.col("hit").sum().cast(pl.Int64),
+            present_ok=pl.col("ok").sum().cast(pl.Int64),
         )
-    )
-    present_counts = long.group_by(key).agg(
-        present_hit=pl.col("hit").sum().cast(pl.Int64),
-        present_ok=pl.col("ok").sum().cast(pl.Int64),
+        .join(parsed.keys, on=_KEY)
     )
     missing = present_counts.join(totals, on="source").select(
-        *key,
-        problem=pl.lit("missing"),
+        _KEY,
         failing=pl.col("n_hit") - pl.col("present_hit"),
         ok=pl.col("n_ok") - pl.col("present_ok"),
         example_failing=pl.lit(None, pl.String),
+        problem=pl.lit("missing"),
     )
     example_ok = (
         long.filter(pl.col("ok") & pl.col("clean") & ~pl.col("malformed"))
-        .group_by(key)
-        .agg(example_ok=value.sort_by(_ROW).first())
+        .group_by(_KEY)
+        .agg(example_ok=value.first())  # the first row: long is in row order
     )
-    grid = present_counts.select(key).join(
+    grid = present_counts.select(_KEY, "source", "name").join(
         pl.DataFrame({"problem": list(PROBLEMS), "__order": range(len(PROBLEMS))}), how="cross"
     )
     table = (
         grid.join(
-            pl.concat([flagged, missing], how="vertical_relaxed"), on=[*key, "problem"], how="left"
+            pl.concat([flagged, missing], how="vertical_relaxed"),
+            on=[_KEY, "problem"],
+            how="left",
         )
         .join(totals, on="source")
-        .join(example_ok, on=key, how="left")
+        .join(example_ok, on=_KEY, how="left")
         .with_columns(pl.col("failing", "ok").fill_null(0))
         .with_columns(
             share_failing=_share(pl.col("failing"), pl.col("n_hit")),
@@ -696,6 +741,16 @@ _PRIORITY = {p: i for i, p in enumerate(("macro", "malformed", "changed", "empty
 """Ties of score: the postback's own parameters first (the partner reads those), then the
 problem that is never legitimate first: a literal macro or a malformed value is always a bug;
 an empty or missing value can be normal (no ``gaid`` on iOS)."""
+
+
+def _per_key(n: int, keys: pl.Series, values: Any, dtype: pl.DataType) -> pl.Series:
+    """A lookup array over the ``n`` keys: ``values`` at ``keys``, null elsewhere."""
+    out = pl.Series(_KEY, [None] * n, dtype=dtype)
+    if keys.is_empty():
+        return out
+    if not isinstance(values, pl.Series):
+        values = pl.Series([values] * keys.len(), dtype=dtype)
+    return out.scatter(keys, values)
 
 
 def _share(count: pl.Expr, total: pl.Expr) -> pl.Expr:

@@ -125,23 +125,30 @@ class Segment:
         return text
 
 
-def segment_units(frame: pl.DataFrame, columns: Sequence[str] = SEGMENT_COLUMNS) -> pl.DataFrame:
+def segment_units(
+    frame: pl.DataFrame, columns: Sequence[str] = SEGMENT_COLUMNS, *, by: Sequence[str] = ()
+) -> pl.DataFrame:
     """One row per delivery of an attempt table: ``delivery_id``, ``first_attempt``,
     ``last_attempt`` and the present ``columns`` (their first value: they describe the
     conversion, which all retries share).
 
     Fold a tracker's attempts once and pass the result to :func:`find_segment` /
     :func:`segment_table` for each of its issues (with ``hit`` on ``delivery_id``).
+
+    ``by`` (e.g. ``["tracking_id"]``) folds every group at once, its columns first: each
+    group's rows (``partition_by(by, maintain_order=True, include_key=False)``) are the
+    ``segment_units`` of that group's attempts alone.
     """
-    present = [c for c in columns if c in frame.columns]
+    by = list(by)
+    present = [c for c in columns if c in frame.columns and c not in by]
     return (
-        frame.group_by(_UNIT, maintain_order=True)
+        frame.group_by(*by, _UNIT, maintain_order=True)
         .agg(
             pl.col(_TS).min().alias(_FIRST),
             pl.col(_TS).max().alias(_LAST),
             *[pl.col(c).first() for c in present],
         )
-        .sort(_FIRST, _UNIT)
+        .sort(*by, _FIRST, _UNIT)
     )
 
 

@@ -134,3 +134,38 @@ def test_ties_in_time_keep_the_order_of_the_export() -> None:
         assert_frame_equal(got, reference_deliveries(rows.lazy()).collect())
     first = deliveries(frame.lazy()).collect().row(0, named=True)
     assert (first["first_failure_signature"], first["last_signature"]) == ("b", "d")
+
+
+def test_null_signatures_outcomes_and_no_signature_column() -> None:
+    """The signature is carried as a category and the first delivering time is a minimum:
+    null signatures, a null outcome (a failure), string outcomes, several deliveries of
+    one postback and a frame without a signature column give the original's frame."""
+    t0 = datetime(2026, 11, 2, 12, tzinfo=UTC)
+    minutes = [0, 5, 5, 10, 15, 0, 3, 3, 9, 1]
+    frame = pl.DataFrame(
+        {
+            "tracking_id": ["1"] * 5 + ["2"] * 5,
+            "delivery_id": pl.Series([7, 7, 7, 7, 7, 7, 8, 8, 8, 9], dtype=pl.UInt64),
+            "attempt_timestamp": [t0 + timedelta(minutes=m) for m in minutes],
+            "outcome": [
+                "partner_error",
+                "success",
+                None,
+                "false_failure",
+                "success",
+                "network_error",
+                "success",
+                "soft_failure",
+                None,
+                "request_error",
+            ],
+            "signature": ["x", None, "y", None, "z", None, "w", "v", None, "x"],
+        }
+    )
+    for rows in (frame, frame.reverse(), frame.drop("signature")):
+        for end in (None, t0 + timedelta(hours=30)):
+            got = deliveries(rows.lazy(), export_end=end).collect()
+            assert_frame_equal(got, reference_deliveries(rows.lazy(), export_end=end).collect())
+    got = deliveries(frame.lazy()).collect()
+    assert got.schema["first_failure_signature"] == pl.String
+    assert got["delivered_at"].to_list()[:2] == [t0 + timedelta(minutes=5), None]

@@ -412,3 +412,45 @@ def test_parse_query_and_parse_parameters_on_edges_are_the_original(dedupe: bool
         parameter_table(parse_parameters(both, dedupe=dedupe), hit, ok),
         reference_parameter_table(both, hit, ok),
     )
+
+
+def test_integer_keys_keep_sources_names_and_shapes_apart() -> None:
+    """(source, name) and the shape are numbered in parse_parameters: the same name in the
+    postback's and the click URL's parameters, a column of its own source, shapes that differ
+    by length only, a malformed value and a changed one, each compared as the original."""
+    n = 12
+    frame = pl.DataFrame(
+        {
+            "delivery_id": list(range(2 * n)),
+            "outcome": ["success"] * n + ["request_error"] * n,
+            "postback_url": [f"https://p.io/cb?click_id={'ab' * 8}&goal=1&v={i}" for i in range(n)]
+            + [f"https://p.io/cb?click_id={'ab' * 7}&goal=2&v=x" for _ in range(n)],
+            "click_url_parameters": [f"click_id%3D{i:04d}%26goal%3D{{goal}}" for i in range(n)]
+            + [f"click_id%3D{i:05d}" for i in range(n)],
+            "extra": ["goal=1&click_id=" if i % 3 else "click_id=zz" for i in range(2 * n)],
+        }
+    )
+    hit, ok = pl.col("outcome") == "request_error", pl.col("outcome") == "success"
+    for unit in (pl.String, pl.Float64):  # delivery ids that are not integers are compared as text
+        typed = frame.with_columns(pl.col("delivery_id") // 2).cast({"delivery_id": unit})
+        assert_frame_equal(
+            parameter_table(parse_parameters(typed), hit, ok),
+            reference_parameter_table(typed, hit, ok),
+        )
+    columns = (*PARAMETER_COLUMNS, "extra")
+    for cols in (PARAMETER_COLUMNS, columns, ("extra", "click_url_parameters")):
+        expected = reference_parameter_table(frame, hit, ok, columns=cols)
+        for dedupe in (True, False):
+            got = parameter_table(parse_parameters(frame, columns=cols, dedupe=dedupe), hit, ok)
+            if cols == PARAMETER_COLUMNS:
+                assert_frame_equal(got, expected)
+            else:
+                # a source other than postback/click ranks like click: equal rows of the two
+                # sources are in no defined order (in the original as well), so compare as sets
+                by = ["source", "name", "problem"]
+                assert_frame_equal(got.sort(by), expected.sort(by))
+    table = reference_parameter_table(frame, hit, ok)
+    flagged = set(table.filter(pl.col("failing") > 0).select("source", "name", "problem").rows())
+    # the test compares what it means to: each source's click_id and goal on its own
+    assert {("postback", "click_id", "malformed"), ("postback", "goal", "changed")} <= flagged
+    assert ("click", "click_id", "malformed") in flagged

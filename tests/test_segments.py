@@ -275,3 +275,28 @@ def test_a_chance_difference_is_no_pair() -> None:
     )
     seg = find_segment(frame, HIT)
     assert seg is not None and (seg.column, seg.value, seg.and_) == ("event_name", "level_up", None)
+
+
+def test_units_folded_for_every_tracker_at_once_are_each_trackers_units() -> None:
+    """``segment_units(by=["tracking_id"])`` split per tracker equals folding each tracker's
+    attempts alone: trackers interleaved, the same delivery_id in two trackers, ties of the
+    first attempt (ordered by delivery_id), nulls in a column."""
+    t0 = datetime(2026, 11, 2, tzinfo=UTC)
+    rows = []
+    for i in range(60):
+        rows.append(
+            {
+                "tracking_id": ["a", "b", "c"][i % 3],
+                "delivery_id": (i * 7) % 11,
+                "attempt_timestamp": t0 + timedelta(minutes=(i * 13) % 5),
+                "os_name": [None, "ios", "android"][(i // 3) % 3],
+                "publisher_name": f"p{i % 4}",
+                "app_version_name": None if i % 5 == 0 else str(i % 2),
+            }
+        )
+    frame = pl.DataFrame(rows)
+    together = segment_units(frame, by=["tracking_id"]).partition_by(
+        "tracking_id", as_dict=True, include_key=False, maintain_order=True
+    )
+    for (tid,), alone in frame.partition_by("tracking_id", as_dict=True).items():
+        assert_frame_equal(together[(tid,)], segment_units(alone.drop("tracking_id")))
