@@ -23,8 +23,8 @@ import anywidget
 import ipywidgets as widgets
 import traitlets
 
-from .overview import FAILING_CLASSES
-from .timeline import pattern_label
+from ..overview import FAILING_CLASSES
+from ..timeline import pattern_label
 
 __all__ = [
     "ChartView",
@@ -174,7 +174,7 @@ class ChartView(anywidget.AnyWidget):
 
     def update(self, chart: Any) -> None:
         """Draw ``chart`` (an altair chart or a Vega-Lite dict) instead of the current one."""
-        from . import charts
+        from .. import charts
 
         display = charts.ChartDisplay(chart)
         self.height = charts.frame_height(display.spec)
@@ -183,7 +183,7 @@ class ChartView(anywidget.AnyWidget):
 
     def _on_frontend_msg(self, _widget: Any, content: Any, _buffers: Any) -> None:
         if isinstance(content, dict) and content.get("type") == "pbk-need-document":
-            from . import charts
+            from .. import charts
 
             html = charts.frame_document({}, chart_id="pbk-live")
             self.send({"type": "pbk-document", "html": html})
@@ -320,7 +320,7 @@ class DeepDiveExplorer:
         bucket: str | None = None,
         by: str = "class",
     ) -> None:
-        from . import deepdive
+        from .. import deepdive
 
         self.diagnosis = diagnosis
         self._prepared: dict[str, Any] = {}
@@ -397,7 +397,7 @@ class DeepDiveExplorer:
     # -- state
 
     def _prepare(self, tracker: str | int | None) -> Any:
-        from .deepdive import deep_dive
+        from ..deepdive import deep_dive
 
         key = "" if tracker is None else str(tracker)
         if key not in self._prepared:
@@ -417,7 +417,7 @@ class DeepDiveExplorer:
     def _range_steps(self) -> list[tuple[str, Any]]:
         import polars as pl
 
-        from .timeline import BUCKETS
+        from ..timeline import BUCKETS
 
         start, end = self.dd.start, self.dd.end
         if start is None or end is None:
@@ -433,7 +433,7 @@ class DeepDiveExplorer:
 
     @staticmethod
     def _range_index(steps: list[tuple[str, Any]], since: Any, until: Any) -> tuple[int, int]:
-        from .timeline import as_utc
+        from ..timeline import as_utc
 
         lo, hi = as_utc(since), as_utc(until)
         values = [v for _l, v in steps]
@@ -472,7 +472,7 @@ class DeepDiveExplorer:
         """Recompute the views of the current choice and redraw them in place."""
         if self._hold:
             return
-        from . import charts
+        from .. import charts
 
         dd, key = self.dd, self.issue.value
         since, until = self.since, self.until
@@ -687,7 +687,7 @@ def find_exports(*roots: Any, limit: int = 50) -> list[tuple[str, str]]:
     """
     from pathlib import Path
 
-    from .deepdive import bundled_sample
+    from ..deepdive import bundled_sample
 
     found: list[tuple[str, str]] = []
     seen: set[str] = set()
@@ -792,7 +792,7 @@ class ExportChooser:
     ) -> None:
         from pathlib import Path
 
-        from .deepdive import resolve_export
+        from ..deepdive import resolve_export
 
         self.on_load = on_load
         self.result: Any = None
@@ -827,7 +827,7 @@ class ExportChooser:
         """Load ``path`` (default: the chosen one); return ``(frame, report)``."""
         import postback_kit as pk
 
-        from .deepdive import resolve_export
+        from ..deepdive import resolve_export
 
         source = resolve_export(path if path is not None else self.path.value.strip())
         result = pk.load(source, report=True, progress=True)
@@ -1079,7 +1079,7 @@ class FetchForm:
         ``token`` is used for this fetch only (the *Fetch* button passes what was typed); empty
         or ``None``: ``token_file``, else ``$APPMETRICA_TOKEN``. The token field is empty
         afterwards, also when the fetch fails (the error says nothing of the token)."""
-        from .api import fetch_and_load
+        from ..api import fetch_and_load
 
         try:
             fetched, result = fetch_and_load(
@@ -1243,7 +1243,7 @@ class Triage:
         """The aggregates every pick reads (:func:`postback_kit.overview.triage_overview`)."""
         import polars as pl
 
-        from .overview import triage_overview
+        from ..overview import triage_overview
 
         self.aggregates = triage_overview(diagnosis)
         rows = self.aggregates.trackers
@@ -1274,7 +1274,7 @@ class Triage:
         """Redraw the views of the picked tracker from the export's aggregates."""
         import polars as pl
 
-        from . import charts
+        from .. import charts
 
         d, tid = self.diagnosis, self.tracker.value
         if d is None:
