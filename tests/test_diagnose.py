@@ -223,15 +223,11 @@ def test_no_answer_is_counted_under_a_word(diagnosis: pk.Diagnosis) -> None:
     assert json.loads(diagnosis.to_json())  # a null key would not survive JSON
 
 
-def test_equal_impact_is_ranked_by_tracker_class_and_signature_whatever_the_row_order() -> None:
+def attempts_at_minutes(rows: list[tuple[str, str, int, str, int]]) -> Any:
+    """Attempts ``(tracking_id, postback_url, response_code, response_body, minute)``, the
+    minute counted from 2026-11-01 00:00 UTC."""
     import polars as pl
 
-    rows = [  # one lost postback per issue: every issue has the same impact (1, 1, 1)
-        ("b", "https://b.example/?n=1", 400, "zeta rejected", 0),
-        ("b", "https://b.example/?n=2", 503, "alpha down", 1),
-        ("a", "https://a.example/?n=1", 400, "beta rejected", 2),
-        ("a", "https://a.example/?n=2", 200, "OK", 3 * 24 * 60),  # the export runs 3 days
-    ]
     schema = {
         "tracking_id": pl.String,
         "postback_url": pl.String,
@@ -239,10 +235,20 @@ def test_equal_impact_is_ranked_by_tracker_class_and_signature_whatever_the_row_
         "response_body": pl.String,
         "minute": pl.Int64,
     }
-    frame = pl.DataFrame(rows, schema=schema, orient="row").with_columns(
+    return pl.DataFrame(rows, schema=schema, orient="row").with_columns(
         attempt_timestamp=pl.datetime(2026, 11, 1, time_zone="UTC")
         + pl.duration(minutes=pl.col("minute"))
     )
+
+
+def test_equal_impact_is_ranked_by_tracker_class_and_signature_whatever_the_row_order() -> None:
+    rows = [  # one lost postback per issue: every issue has the same impact (1, 1, 1)
+        ("b", "https://b.example/?n=1", 400, "zeta rejected", 0),
+        ("b", "https://b.example/?n=2", 503, "alpha down", 1),
+        ("a", "https://a.example/?n=1", 400, "beta rejected", 2),
+        ("a", "https://a.example/?n=2", 200, "OK", 3 * 24 * 60),  # the export runs 3 days
+    ]
+    frame = attempts_at_minutes(rows)
     want = [
         "a|request_error|beta rejected",
         "b|partner_error|alpha down",

@@ -17,6 +17,7 @@ from polars.testing import assert_frame_equal
 
 import postback_kit as pk
 from postback_kit import cache
+from tests.test_diagnose import attempts_at_minutes
 
 SAMPLE = Path(__file__).resolve().parents[1] / "data" / "samples" / "csv"
 
@@ -220,17 +221,7 @@ def test_one_tracker_is_judged_at_the_end_of_the_whole_export() -> None:
         ("a", "https://a.example/?n=2", 200, "OK", 10),
         ("b", "https://b.example/?n=1", 200, "OK", 2 * 24 * 60),
     ]
-    schema = {
-        "tracking_id": pl.String,
-        "postback_url": pl.String,
-        "response_code": pl.Int32,
-        "response_body": pl.String,
-        "minute": pl.Int64,
-    }
-    frame = pl.DataFrame(rows, schema=schema, orient="row").with_columns(
-        attempt_timestamp=pl.datetime(2026, 11, 1, time_zone="UTC")
-        + pl.duration(minutes=pl.col("minute"))
-    )
+    frame = attempts_at_minutes(rows)
     whole = pk.diagnose(frame).tracker("a")
     alone = pk.diagnose(frame, tracker="a").tracker("a")
     assert (whole.undelivered, whole.retrying) == (1, 0)

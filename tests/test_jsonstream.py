@@ -46,11 +46,17 @@ def _dump(value: Any, compact: bool) -> str:
 
 
 def _reference(text: str) -> tuple[pl.DataFrame, list[str], list[dict[str, Any]], int]:
-    """What the reader gives, from the whole document through ``json.loads``: the String
-    columns (every key, in the order of its first record; ``""`` is null) and ``__record``, the
-    keys, the rejected records and the count of records."""
+    """What the reader gives, from the whole document through ``json.loads``."""
     doc = json.loads(text, parse_int=str, parse_float=str, parse_constant=str)
-    records = doc["data"] if isinstance(doc, dict) else doc
+    return reference_columns(doc["data"] if isinstance(doc, dict) else doc)
+
+
+def reference_columns(
+    records: list[Any],
+) -> tuple[pl.DataFrame, list[str], list[dict[str, Any]], int]:
+    """The records of a decoded document as the reader's String columns (every key, in the order
+    of its first record; ``""`` is null) and ``__record``, with the keys, the rejected records
+    (not objects) and the count of records."""
     names: dict[str, None] = {}
     rejected: list[dict[str, Any]] = []
     good: list[dict[str, Any]] = []

@@ -27,6 +27,7 @@ import postback_kit as pk
 from postback_kit import jsonstream, samples
 from postback_kit.errors import ExportReadError, LoadWarning
 from postback_kit.schema import FIELD_NAMES
+from tests.test_jsonstream import reference_columns
 
 loadmod = importlib.import_module("postback_kit.load")  # the module: pk.load is the function
 
@@ -38,30 +39,9 @@ def _whole_json_reference(path: Path) -> tuple[pl.DataFrame, pk.LoadReport]:
     document through ``json.loads``, every record a row of String columns, then typed."""
     text = gzip.decompress(path.read_bytes()) if path.name.endswith(".gz") else path.read_bytes()
     doc = json.loads(text.decode("utf-8-sig"), parse_int=str, parse_float=str, parse_constant=str)
-    records = doc.get("data") if isinstance(doc, dict) else doc
-    names: dict[str, None] = {}
-    rejected: list[dict[str, Any]] = []
-    good: list[dict[str, Any]] = []
-    idx: list[int] = []
-    for i, rec in enumerate(records):
-        if not isinstance(rec, dict):
-            rejected.append(
-                {
-                    "record": i,
-                    "line": None,
-                    "reason": f"record is a {type(rec).__name__}, not an object",
-                }
-            )
-            continue
-        for k in rec:
-            names.setdefault(k, None)
-        good.append(rec)
-        idx.append(i)
-    cols = {n: [loadmod._json_scalar(r.get(n)) for r in good] for n in names}
-    frame = pl.DataFrame(cols, schema={n: pl.String for n in names}).with_columns(
-        pl.Series(loadmod._RECORD, idx, dtype=pl.Int64)
+    frame, names, rejected, count = reference_columns(
+        doc.get("data") if isinstance(doc, dict) else doc
     )
-    frame = frame.with_columns(pl.all().exclude(loadmod._RECORD).replace("", None))
     report = pk.LoadReport()
     offset = loadmod._offset(path, frame, None, report)
     typed = loadmod._typed(frame, None, offset)
@@ -77,7 +57,7 @@ def _whole_json_reference(path: Path) -> tuple[pl.DataFrame, pk.LoadReport]:
         path,
         "json",
         path.name.endswith(".gz"),
-        len(records),
+        count,
         good_rows.height,
         rejected,
         columns,
