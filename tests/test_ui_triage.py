@@ -280,12 +280,14 @@ def test_reopening_an_export_reads_its_diagnosis_within_the_same_time_range(
     csv = _frame().with_columns(pl.col("attempt_timestamp").dt.epoch("s"))
     csv.write_csv(tmp_path / "day1.csv")
     cache = tmp_path / "cache"
-    opened = []
+    opened, said = [], []
     for since in ("2026-11-02", "2026-11-02", None):
         triage = ui.Triage(since=since, until="2026-11-02T05:00", progress=False)
         opened.append(triage.load(pk.load(tmp_path / "day1.csv", cache=cache)))
+        said.append("diagnosis read from the cache" in triage.export_info.value)
     first, again, wider = opened
     assert not first.from_cache and again.from_cache and not wider.from_cache
+    assert said == [False, True, False]  # the analyst is told why it was instant
     assert again.to_json() == first.to_json()
     assert (first.export["attempts"], wider.export["attempts"]) == (3, 12)
 

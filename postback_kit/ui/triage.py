@@ -135,6 +135,13 @@ class Triage:
             f"({failing} with errors), {_html.escape(str(info['start']))} to "
             f"{_html.escape(str(info['end']))}"
             + (f" · <code>{_html.escape(str(self.source))}</code>" if self.source else "")
+            + (
+                " · <span class='pbk-from-cache' title='the same export, time range, rules and "
+                "toolkit version were diagnosed before; changing any of them computes it again'>"
+                "diagnosis read from the cache</span>"
+                if getattr(diagnosis, "from_cache", False)
+                else ""
+            )
             + "</p>"
         )
         options = [(tracker_label(t), t.tracking_id) for t in diagnosis.trackers]
