@@ -775,6 +775,38 @@ def test_the_token_lands_nowhere(
     assert TOKEN not in repr(report) + report.summary()
 
 
+def test_the_token_is_no_local_of_the_frames_an_error_shows(serve: Any, tmp_path: Path) -> None:
+    """IPython's verbose tracebacks print every frame's locals: the package's frames hold the
+    token wrapped, from the first line of ``fetch`` and ``fetch_and_load`` on."""
+    import traceback
+
+    server = serve(lambda req: Reply(403, "Access denied"))
+    calls = [
+        lambda: run(server, tmp_path / "a"),
+        lambda: fetch_and_load(
+            1111,
+            "2024-03-01",
+            "2024-03-01",
+            dest=tmp_path / "b",
+            token=TOKEN,
+            base_url=server.url,
+            poll_interval=0.01,
+            progress=False,
+        ),
+    ]
+    for call in calls:
+        with pytest.raises(ApiError) as err:
+            call()
+        frames = [
+            frame
+            for frame, _ in traceback.walk_tb(err.value.__traceback__)
+            if "postback_kit" in frame.f_code.co_filename
+        ]
+        assert {f.f_code.co_name for f in frames} >= {"fetch"}
+        for frame in frames:
+            assert TOKEN not in repr(frame.f_locals), frame.f_code.co_name
+
+
 def test_a_logged_traceback_or_stack_is_cleaned_too(caplog: pytest.LogCaptureFixture) -> None:
     from postback_kit.api.token import _REDACT, log
 

@@ -77,7 +77,7 @@ from .job import _Job
 from .progress import _interactive, _Progress
 from .result import FetchPolicy, FetchResult
 from .spans import _chunks
-from .token import _REDACT, _read_token, log
+from .token import _REDACT, _hide, _read_token, log
 
 if TYPE_CHECKING:
     import requests
@@ -152,6 +152,9 @@ def fetch(
     :class:`~postback_kit.errors.ApiError` when the API refuses or keeps failing; chunks completed
     until then stay in ``dest`` and the next run reuses them.
     """
+    # the text leaves this frame's locals at once (a verbose traceback prints them)
+    hidden = _hide(token)
+    del token
     app = str(application_id).strip()
     if not app.isdigit():
         raise ConfigError(
@@ -185,7 +188,7 @@ def fetch(
         raise ConfigError("poll_interval must be positive and max_wait not negative.")
     url = _base_url(base_url)
     folder = Path(dest).expanduser()
-    secret = _read_token(token, token_file, folder)
+    secret = _read_token(hidden, token_file, folder)
     folder.mkdir(parents=True, exist_ok=True)
     policy = policy or FetchPolicy()
     job = _Job(app, field_names, tuple(filter_items.items()), date_dimension, url, folder, secret)
@@ -251,12 +254,14 @@ def fetch_and_load(
     """
     from ..load import load
 
+    hidden: Any = _hide(token or None)  # fetch takes the wrapped token too (internal)
+    del token
     result = fetch(
         application_id,
         since,
         until,
         dest=dest,
-        token=token or None,
+        token=hidden,
         token_file=token_file or None,
         fields=fields or None,
         filters=filters or None,

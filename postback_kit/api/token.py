@@ -96,9 +96,19 @@ _REDACT = _Redact()
 log.addFilter(_REDACT)
 
 
+def _hide(token: str | _Secret | None) -> _Secret | None:
+    """``token=`` wrapped as soon as a public function receives it, so that the text is not a
+    local of any frame an error's traceback shows (IPython's verbose mode prints locals)."""
+    return token if isinstance(token, _Secret) or token is None else _Secret(token)
+
+
 def _read_token(
-    token: str | None, token_file: str | os.PathLike[str] | None, dest: Path | None = None
+    token: str | _Secret | None,
+    token_file: str | os.PathLike[str] | None,
+    dest: Path | None = None,
 ) -> _Secret:
+    if isinstance(token, _Secret):
+        token = token.reveal()
     if token is not None and token.strip():
         value, source = token, "token="
     elif token_file:
