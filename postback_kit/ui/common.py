@@ -170,7 +170,7 @@ class ChartView(anywidget.AnyWidget):
 
 # --- Tables and messages ---------------------------------------------------------------------
 
-_DD_WIDE = {"width": "min(100%, 900px)"}
+_WIDE = {"width": "min(100%, 900px)"}
 
 
 def _dd_cell(value: Any, kind: str) -> str:

@@ -11,10 +11,11 @@ from typing import Any
 
 import ipywidgets as widgets
 
-from .common import _DD_WIDE, ChartView, _duration, html_table, tracker_label
+from .common import _WIDE, ChartView, _duration, html_table, tracker_label
 
 _DD_STACK = (("class", "class"), ("signature", "signature"), ("response code", "code"))
-_DD_RANGE_STEPS = 200
+_RANGE_STEPS = 200
+"""At most this many steps in the time-range slider (the bucket is the smallest that fits)."""
 
 
 _PARAM_COLUMNS = (
@@ -81,13 +82,13 @@ class DeepDiveExplorer:
             value=self.dd.tracking_id,
             description="Tracker",
             style={"description_width": "initial"},
-            layout=_DD_WIDE,
+            layout=_WIDE,
         )
         self.issue = widgets.Dropdown(
             options=self.dd.issue_options(),
             description="Issue",
             style={"description_width": "initial"},
-            layout=_DD_WIDE,
+            layout=_WIDE,
         )
         self.issue.value = self._initial_issue(issue)
         steps = self._range_steps()
@@ -97,7 +98,7 @@ class DeepDiveExplorer:
             description="Time range (UTC)",
             continuous_update=False,
             style={"description_width": "initial"},
-            layout=_DD_WIDE,
+            layout=_WIDE,
         )
         self.bucket = widgets.Dropdown(
             options=self.dd.buckets,
@@ -170,7 +171,11 @@ class DeepDiveExplorer:
         if start is None or end is None:
             return [("all", None)]
         every = next(
-            (n for n, size in BUCKETS if size >= BUCKETS[3][1] and (end - start) / size <= 200),
+            (
+                n
+                for n, size in BUCKETS
+                if size >= BUCKETS[3][1] and (end - start) / size <= _RANGE_STEPS
+            ),
             BUCKETS[-1][0],
         )
         lo = pl.Series([start]).dt.truncate(every).item()

@@ -12,7 +12,7 @@ from typing import Any
 
 import ipywidgets as widgets
 
-from .common import _DD_WIDE, _error_html, _project_root, _status_html
+from .common import _WIDE, _error_html, _project_root, _status_html
 from .fetch import FetchForm
 
 _TRIAGE_EXPORT_SUFFIXES = (".csv", ".csv.gz", ".json", ".json.gz", ".parquet", ".pq")
@@ -120,14 +120,14 @@ class ExportChooser:
             value=str(start),
             description="Export",
             style={"description_width": "initial"},
-            layout=_DD_WIDE,
+            layout=_WIDE,
         )
         self.path = widgets.Text(
             value=str(start),
             description="File, folder or glob",
             placeholder="path to an export",
             style={"description_width": "initial"},
-            layout=_DD_WIDE,
+            layout=_WIDE,
         )
         self.button = widgets.Button(description="Load", button_style="primary", icon="folder-open")
         self.status = widgets.HTML()

@@ -15,7 +15,7 @@ import anywidget
 import ipywidgets as widgets
 import traitlets
 
-from .common import _DD_WIDE, _error_html, _project_root, _status_html
+from .common import _WIDE, _error_html, _project_root, _status_html
 
 _TOKEN_FIELD_ESM = """
 export default {
@@ -183,7 +183,7 @@ class FetchForm:
             description="Save to",
             placeholder="folder; empty: exports/<application ID> in the project",
             style=style,
-            layout=_DD_WIDE,
+            layout=_WIDE,
         )
         self.filters = widgets.Textarea(
             value=filters,
@@ -191,14 +191,14 @@ class FetchForm:
             placeholder="field=value, one a line (e.g. tracking_id=123)",
             rows=2,
             style=style,
-            layout=_DD_WIDE,
+            layout=_WIDE,
         )
         self.token = TokenField(
             description="Token",
             placeholder="empty: the token file or $APPMETRICA_TOKEN",
             button_description="Fetch",
             on_submit=self._clicked,
-            layout=_DD_WIDE,
+            layout=_WIDE,
         )
         self.status = widgets.HTML()
         self.log = widgets.Output()

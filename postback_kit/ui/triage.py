@@ -15,7 +15,7 @@ import ipywidgets as widgets
 
 from ..overview import FAILING_CLASSES
 from ..timeline import pattern_label
-from .common import _DD_WIDE, ChartView, html_table, tracker_label, tracker_name
+from .common import _WIDE, ChartView, html_table, tracker_label, tracker_name
 
 _CLASS_LABELS = {"request_error": "4xx", "partner_error": "5xx", "network_error": "no answer"}
 """Short column headers of the tracker list; other classes are named with spaces."""
@@ -95,7 +95,7 @@ class Triage:
             options=[("(no export loaded)", "")],
             description="Tracker",
             style={"description_width": "initial"},
-            layout=_DD_WIDE,
+            layout=_WIDE,
         )
         self.export_info = widgets.HTML()
         self.trackers_table = widgets.HTML()
