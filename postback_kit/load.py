@@ -17,6 +17,7 @@ import gzip
 import io
 import json
 import os
+import re
 import shutil
 import tempfile
 import warnings
@@ -342,6 +343,23 @@ class _JsonRaw(NamedTuple):
     columns: list[str]  # every key, in the order of its first record
     rejected: list[dict[str, Any]]  # records that are not objects
     rows_read: int
+    repaired: int = 0  # values whose lone UTF-16 surrogates became U+FFFD
+
+
+# a UTF-16 surrogate left alone in a decoded string: JSON allows the escape ("\ud83d" of an emoji
+# cut by a partner's truncated response body), UTF-8 (polars, Parquet) cannot hold it
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _repair_surrogates(cols: dict[str, list[str | None]]) -> int:
+    """Replace lone surrogates by U+FFFD in the batch's values; return how many values had one."""
+    repaired = 0
+    for values in cols.values():
+        for j, v in enumerate(values):
+            if v is not None and _LONE_SURROGATE.search(v):
+                values[j] = _LONE_SURROGATE.sub("\ufffd", v)
+                repaired += 1
+    return repaired
 
 
 def _read_json(path: Path, src: Path | None, tmp: Path, batch: int) -> _JsonRaw:
@@ -355,17 +373,20 @@ def _read_json(path: Path, src: Path | None, tmp: Path, batch: int) -> _JsonRaw:
     parts: list[Path] = []
     cols: dict[str, list[str | None]] = {}
     idx: list[int] = []
-    count = start = 0
+    count = start = repaired = 0
 
     def flush() -> None:
-        nonlocal start
+        nonlocal start, repaired
         start = reader.position
         if not idx:
             return
         schema = {**dict.fromkeys(cols, pl.String), _RECORD: pl.Int64}
-        frame = pl.DataFrame({**cols, _RECORD: idx}, schema=schema).with_columns(
-            pl.exclude(_RECORD).replace("", None)
-        )
+        try:
+            frame = pl.DataFrame({**cols, _RECORD: idx}, schema=schema)
+        except UnicodeEncodeError:  # only then are the values searched (rare, costly)
+            repaired += _repair_surrogates(cols)
+            frame = pl.DataFrame({**cols, _RECORD: idx}, schema=schema)
+        frame = frame.with_columns(pl.exclude(_RECORD).replace("", None))
         target = tmp / f"{len(parts)}.parquet"
         frame.write_parquet(target, compression="lz4", statistics=False)
         parts.append(target)
@@ -381,7 +402,7 @@ def _read_json(path: Path, src: Path | None, tmp: Path, batch: int) -> _JsonRaw:
                         p.unlink()
                     for kept in (names, rejected, parts, cols, idx):
                         kept.clear()
-                    count = 0
+                    count = repaired = 0
                     continue
                 i, count = count, count + 1
                 if not isinstance(rec, dict):
@@ -417,7 +438,7 @@ def _read_json(path: Path, src: Path | None, tmp: Path, batch: int) -> _JsonRaw:
             found=str(exc)[:200],
             hint="a truncated download is the usual cause: export again.",
         ) from None
-    return _JsonRaw(parts, list(names), rejected, count)
+    return _JsonRaw(parts, list(names), rejected, count, repaired)
 
 
 def _stream_json(
@@ -456,6 +477,12 @@ def _stream_json(
     _file_report(
         report, path, "json", src is not None, raw.rows_read, rows - n_bad, rejected, raw.columns
     )
+    if raw.repaired:
+        report.notes.append(
+            f"{path.name}: {raw.repaired:,} value(s) held a lone UTF-16 surrogate escape (such as "
+            "half of an emoji cut by a truncated response body), which is not text: each was "
+            "kept with U+FFFD (\ufffd) in its place"
+        )
     return _streamed(frame, part, n_bad, drop=(_RECORD,))
 
 

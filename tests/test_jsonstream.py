@@ -17,7 +17,6 @@ from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
 
 import postback_kit as pk
-from postback_kit.errors import ExportReadError
 
 loadmod = importlib.import_module("postback_kit.load")  # the module: pk.load is the function
 _RECORD = loadmod._RECORD
@@ -106,19 +105,32 @@ def _check(records: list[Any], tmp: Path, *, compact: bool, batch: int, chunk: i
         assert frame.height == 0
 
 
-def test_a_lone_surrogate_is_the_error_it_was(tmp_path: Path) -> None:
-    """``\\ud800`` decodes to a string polars cannot hold: a clear error, first or late in a
-    batch."""
-    for records in (
-        '{"tracking_id": "1", "response_code": "2"}, '
-        '{"tracking_id": "\\ud800", "response_code": "2"}',
-        '{"tracking_id": "\\ud800"}',
+def test_a_lone_surrogate_is_kept_as_a_replacement_character_and_said(tmp_path: Path) -> None:
+    """``\\ud83d`` (half an emoji, cut by a partner's truncated body) is valid JSON but not
+    text: the record is kept with U+FFFD in its place, and the report says how many values had
+    one, first or late in a batch, warm from the cache too; a valid pair stays the emoji."""
+    head = '{"tracking_id": "1", "response_code": "200", "response_body": "ok"}, '
+    for records, expected in (
+        (
+            head + '{"tracking_id": "2", "response_code": "500", "response_body": "busy \\ud83d"}',
+            [("1", "ok"), ("2", "busy \ufffd")],
+        ),
+        (
+            '{"tracking_id": "\\ud800", "response_code": "200", "response_body": "\\ud83d\\ude00"}',
+            [("\ufffd", "\U0001f600")],
+        ),
     ):
-        path = tmp_path / "s.json"
+        folder = tmp_path / str(len(records))
+        folder.mkdir()
+        path = folder / "s.json"
         path.write_text('{"data": [' + records + "]}", "utf-8")
-        with pytest.raises(ExportReadError, match="not valid JSON") as err:
-            pk.load(path, cache=False)
-        assert "surrogates not allowed" in str(err.value)
+        for _ in range(2):  # computed, then from the cache
+            frame, report = pk.load(path, cache=tmp_path / "cache", report=True)
+            rows = frame.collect()
+            assert rows.height == report.rows_loaded == records.count("tracking_id")
+            assert report.rows_rejected == 0
+            assert any("1 value(s) held a lone UTF-16 surrogate" in n for n in report.notes)
+        assert rows.select("tracking_id", "response_body").rows() == expected
 
 
 # --------------------------------------------------------------------------- hypothesis
