@@ -229,6 +229,7 @@ class _Raw(NamedTuple):
     rejected: list[dict[str, Any]]  # structural rejections: record, line, reason
     rows_read: int
     line_of: dict[int, int]  # record -> first line, where known
+    repaired: int = 0  # records whose bytes that are not UTF-8 became U+FFFD
 
 
 def _read_csv(path: Path, src: Path | None) -> _Raw:
@@ -250,9 +251,16 @@ def _read_csv(path: Path, src: Path | None) -> _Raw:
     return _Raw(df, [], df.height, {})
 
 
-def _text_stream(path: Path, src: Path | None) -> IO[str]:
+def _text_stream(path: Path, src: Path | None, errors: str = "strict") -> IO[str]:
     raw: IO[bytes] = (src or path).open("rb")
-    return io.TextIOWrapper(raw, encoding="utf-8-sig", errors="strict", newline="")
+    return io.TextIOWrapper(raw, encoding="utf-8-sig", errors=errors, newline="")
+
+
+# what surrogateescape decodes a byte that is not UTF-8 to (U+DC80..U+DCFF)
+_ESCAPED_BYTE = re.compile("[\udc80-\udcff]")
+MAX_REPAIRED_SHARE = 0.1
+"""Above this share of records with bytes that are not UTF-8, a CSV file is taken for another
+encoding and refused (rather than kept with most of its text replaced)."""
 
 
 def _read_csv_strict(path: Path, src: Path | None) -> _Raw:
@@ -261,19 +269,22 @@ def _read_csv_strict(path: Path, src: Path | None) -> _Raw:
     good: list[list[str]] = []
     records: list[int] = []
     line_of: dict[int, int] = {}
-    with _text_stream(path, src) as fh:
+    repaired = 0
+    # a byte that is not UTF-8 (a partner's body in another encoding) is escaped, then kept as
+    # U+FFFD and counted; a header that is not UTF-8 means the whole file is in another encoding
+    with _text_stream(path, src, errors="surrogateescape") as fh:
         reader = csv.reader(fh, strict=False)
         try:
             header = next(reader)
         except StopIteration:
             raise ExportReadError(path, "the file is empty.") from None
-        except UnicodeDecodeError as exc:
+        if any(_ESCAPED_BYTE.search(name) for name in header):
             raise ExportReadError(
                 path,
                 "the file is not UTF-8 text.",
-                found=str(exc),
+                found="the header line has bytes that are not UTF-8",
                 hint="export again as UTF-8 CSV.",
-            ) from None
+            )
         width = len(header)
         prev_end = reader.line_num
         index = -1
@@ -292,6 +303,9 @@ def _read_csv_strict(path: Path, src: Path | None) -> _Raw:
             start = prev_end + 1
             prev_end = reader.line_num
             line_of[index] = start
+            if any(_ESCAPED_BYTE.search(value) for value in row):
+                row = [_ESCAPED_BYTE.sub("\ufffd", value) for value in row]
+                repaired += 1
             if len(row) != width:
                 span = f"lines {start}-{prev_end}" if prev_end > start else f"line {start}"
                 reason = f"has {len(row)} fields, the header has {width}"
@@ -308,7 +322,14 @@ def _read_csv_strict(path: Path, src: Path | None) -> _Raw:
         pl.Series(_RECORD, records, dtype=pl.Int64),
         pl.all().exclude(_RECORD).replace("", None) if good else pl.all(),
     )
-    return _Raw(frame, rejected, index + 1, line_of)
+    if repaired > MAX_REPAIRED_SHARE * (index + 1):
+        raise ExportReadError(
+            path,
+            "the file is not UTF-8 text.",
+            found=f"{repaired:,} of {index + 1:,} records have bytes that are not UTF-8",
+            hint="export again as UTF-8 CSV.",
+        )
+    return _Raw(frame, rejected, index + 1, line_of, repaired)
 
 
 def _dedupe(names: list[str]) -> list[str]:
@@ -737,6 +758,11 @@ def _read_plain(
         for rec, reason in bad.select(_RECORD, _PROBLEM).iter_rows():
             rejected.append({"record": rec, "line": line_of.get(rec), "reason": reason})
     _file_report(report, path, fmt, compressed, raw.rows_read, good.height, rejected, columns)
+    if raw.repaired:
+        report.notes.append(
+            f"{path.name}: {raw.repaired:,} record(s) held bytes that are not UTF-8 (a partner's "
+            "response in another encoding?): each such byte was kept as U+FFFD (\ufffd)"
+        )
     if part is None:
         return _Read(good.lazy(), None)
     cachelib.atomic_write(part, lambda p: good.write_parquet(p, statistics=True))

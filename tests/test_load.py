@@ -451,3 +451,28 @@ def test_an_incomplete_cache_entry_is_read_again(tmp_path: Path) -> None:
     again, report = pk.load(path, cache=cache, report=True)
     assert not report.from_cache
     assert_frame_equal(again.collect(), first)
+
+
+def test_bytes_that_are_not_utf8_are_kept_replaced_and_counted_or_refused(tmp_path: Path) -> None:
+    """A partner's body in another encoding: the record is kept, each byte that is not UTF-8
+    becomes U+FFFD, and the report says how many records had one (from the cache too). A file
+    whose header, or more than a tenth of its records, is not UTF-8 is in another encoding:
+    refused with a clear error."""
+    head = b"tracking_id,response_code,attempt_timestamp,postback_url,response_body\n"
+    rows = b"".join(b"%d,200,1700000000,https://a.example/?c=%d,ok\n" % (i, i) for i in range(20))
+    path = tmp_path / "export.csv"
+    path.write_bytes(head + rows + b"20,500,1700000100,https://a.example/?c=20,bad \xff\xfe!\n")
+    for _ in range(2):  # read, then from the cache
+        frame, report = pk.load(path, cache=tmp_path / "cache", report=True)
+        assert (report.rows_read, report.rows_loaded, report.rows_rejected) == (21, 21, 0)
+        assert any("1 record(s) held bytes that are not UTF-8" in n for n in report.notes)
+        assert frame.collect()["response_body"].to_list()[-1] == "bad \ufffd\ufffd!"
+
+    for name, text, found in (
+        ("header.csv", b"tracking_id,response_c\xf4de\n1,\xff\n", "the header line"),
+        ("cp1251.csv", b"tracking_id,response_body\n1,\xef\xf0\xe8\n2,\xe2\xe5\n3,ok\n", "2 of 3"),
+    ):
+        (tmp_path / name).write_bytes(text)
+        with pytest.raises(pk.ExportReadError, match="not UTF-8 text") as err:
+            pk.load(tmp_path / name, cache=False)
+        assert found in str(err.value)
