@@ -781,8 +781,10 @@ def test_the_token_is_no_local_of_the_frames_an_error_shows(serve: Any, tmp_path
     import traceback
 
     server = serve(lambda req: Reply(403, "Access denied"))
+    pasted = f"{TOKEN} {TOKEN}"  # two words: refused before any request
     calls = [
         lambda: run(server, tmp_path / "a"),
+        lambda: run(server, tmp_path / "c", token=pasted),
         lambda: fetch_and_load(
             1111,
             "2024-03-01",
@@ -795,7 +797,7 @@ def test_the_token_is_no_local_of_the_frames_an_error_shows(serve: Any, tmp_path
         ),
     ]
     for call in calls:
-        with pytest.raises(ApiError) as err:
+        with pytest.raises((ApiError, ConfigError)) as err:
             call()
         frames = [
             frame

@@ -139,10 +139,19 @@ def _read_token(
     value = value.strip()
     if value[:6].lower() == "oauth ":
         value = value[6:].strip()
-    if not _TOKEN_CHARS.fullmatch(value):
+    problem = (
+        None
+        if _TOKEN_CHARS.fullmatch(value)
+        else "it is empty"
+        if not value
+        else "it contains spaces, line breaks or non-ASCII"
+    )
+    secret = _Secret(value)
+    del token, value  # the text is not a local of the frame the error below shows
+    if problem is not None:
         raise ConfigError(
             f"the token from {source} is not a valid OAuth token.",
-            found="it is empty" if not value else "it contains spaces, line breaks or non-ASCII",
+            found=problem,
             hint="the token is one word of printable ASCII characters; paste it again.",
         )
-    return _Secret(value)
+    return secret
