@@ -40,6 +40,7 @@ __all__ = [
     "content_digest",
     "dump_pickle",
     "export_key",
+    "is_export_part",
     "origin",
     "read_pickle",
     "read_pickle_bytes",
@@ -210,6 +211,13 @@ class Usage:
         )
 
 
+def is_export_part(name: str) -> bool:
+    """Whether a file name of the cache folder is a Parquet part of an export (not a kept
+    diagnosis)."""
+    m = _ENTRY.match(name)
+    return m is not None and m["kind"].endswith(".parquet")
+
+
 def _entries(root: Path) -> dict[tuple[str, str], list[Path]]:
     """The folder's files by entry: (key, "export" or "diagnosis") -> files."""
     out: dict[tuple[str, str], list[Path]] = {}
@@ -345,8 +353,7 @@ class _Unpickler(pickle.Unpickler):
 def read_pickle(path: Path, allowed: Collection[type]) -> Any:
     """Read a pickle written by the toolkit into its cache, refusing anything but the classes
     ``allowed`` (a file planted in the cache folder cannot run code)."""
-    with path.open("rb") as fh:
-        return _Unpickler(fh, allowed).load()
+    return read_pickle_bytes(path.read_bytes(), allowed)
 
 
 def read_pickle_bytes(data: bytes, allowed: Collection[type]) -> Any:

@@ -40,7 +40,7 @@ from .errors import ConfigError, PostbackKitError
 from .params import parameter_table
 from .segments import MIN_HITS, WHOLE_TRAFFIC, Segment, find_segment, segment_table
 from .signatures import code_text
-from .timeline import BUCKETS, pattern_label
+from .timeline import BUCKETS, _truncate, pattern_label
 from .timeline import as_utc as _utc
 
 if TYPE_CHECKING:
@@ -102,12 +102,6 @@ EXAMPLE_CHARS = 300
 _TS = "attempt_timestamp"
 T = TypeVar("T")
 _DT = pl.Datetime("us", "UTC")
-
-
-def _truncate(value: datetime, every: str) -> datetime:
-    out = pl.Series([value], dtype=_DT).dt.truncate(every).item()
-    assert isinstance(out, datetime)
-    return out
 
 
 def _cut(text: pl.Expr) -> pl.Expr:

@@ -34,7 +34,7 @@ from . import cache as cachelib
 from .classify import FAILING_OUTCOMES, classify
 from .deliveries import DELIVERY_KEY, retry_behavior, with_delivery_id
 from .deliveries import deliveries as build_deliveries
-from .errors import LoadWarning
+from .errors import LoadWarning, PostbackKitError
 from .knowledge import Hypothesis, KnowledgeBase
 from .params import PARAMETER_COLUMNS, parse_parameters, suspect_parameters
 from .schema import FIELD_NAMES, PII_FIELDS, require_columns
@@ -216,8 +216,6 @@ class _Frame:
             try:
                 value = pl.read_parquet(value)
             except OSError as exc:
-                from .errors import PostbackKitError
-
                 raise PostbackKitError(
                     f"the {self.name} of this cached diagnosis cannot be read.",
                     found=str(exc),
@@ -259,8 +257,6 @@ class Diagnosis:
             if key in (t.tracking_id, t.tracker_name):
                 return t
         known = ", ".join(t.tracking_id for t in self.trackers[:10])
-        from .errors import PostbackKitError
-
         raise PostbackKitError(
             f"no tracker {key!r} in this export.",
             found=f"trackers {known}",
@@ -563,10 +559,13 @@ def _diagnose(
     # gathered for the rows that need them only; __t numbers the trackers (integer group keys)
     index = pl.int_range(pl.len(), dtype=pl.UInt32).alias(_I)
     rows_of = att.select("tracking_id", index).group_by("tracking_id", maintain_order=True).agg(_I)
-    number = pl.Series(_T, [0] * att.height, dtype=pl.UInt32)
-    for k, at in enumerate(rows_of[_I]):
-        number.scatter(at, k)
-    numbered = att.with_columns(number)
+    numbered = att.join(
+        rows_of.select("tracking_id").with_row_index(_T),
+        on="tracking_id",
+        how="left",
+        nulls_equal=True,  # attempts without a tracking_id are one tracker too
+        maintain_order="left",
+    )
     stage = att.select("delivery_id", "outcome", "signature", "message", "response_code", _TS)
     units_of = segment_units(
         numbered.select(_T, "delivery_id", _TS, *(c for c in SEGMENT_COLUMNS if c in att.columns)),
@@ -604,7 +603,6 @@ def _diagnose(
                 names={c: v.get(k) for c, v in named.items()},
             )
         )
-        del t_att
     bar.update(1)
     bar.close()
     trackers.sort(

@@ -232,32 +232,28 @@ class _Raw(NamedTuple):
     repaired: int = 0  # records whose bytes that are not UTF-8 became U+FFFD
 
 
-def _read_csv(path: Path, src: Path | None) -> _Raw:
-    """Fast path: polars. Structural damage (extra fields, broken quotes) falls back to csv.
-    ``src``: the file to read when it is not ``path`` (a decompressed copy)."""
-    try:
-        df = pl.read_csv(
-            src or path, infer_schema=False, row_index_name=_RECORD, raise_if_empty=False
-        )
-    except pl.exceptions.PolarsError:
-        return _read_csv_strict(path, src)
-    if df.width <= 1 and df.height == 0:
-        raise ExportReadError(
-            path,
-            "the file is empty.",
-            hint="export again; an export always has a header line with the field names.",
-        )
-    df = df.with_columns(pl.col(_RECORD).cast(pl.Int64))
-    return _Raw(df, [], df.height, {})
-
-
 def _text_stream(path: Path, src: Path | None, errors: str = "strict") -> IO[str]:
     raw: IO[bytes] = (src or path).open("rb")
     return io.TextIOWrapper(raw, encoding="utf-8-sig", errors=errors, newline="")
 
 
-# what surrogateescape decodes a byte that is not UTF-8 to (U+DC80..U+DCFF)
-_ESCAPED_BYTE = re.compile("[\udc80-\udcff]")
+# what a decoded string holds that UTF-8 (polars, Parquet) cannot: a byte that is not UTF-8 (the
+# CSV reader's surrogateescape gives U+DC80..U+DCFF) or a lone UTF-16 surrogate escape of the JSON
+# ("\ud83d", half an emoji cut by a partner's truncated response body)
+_NOT_TEXT = re.compile("[\ud800-\udfff]")
+
+
+def _to_text(values: list[Any]) -> int:
+    """Replace in place what is not text by U+FFFD (one per code unit); return how many of the
+    values had some (``None`` values are left as they are)."""
+    repaired = 0
+    for j, v in enumerate(values):
+        if v is not None and _NOT_TEXT.search(v):
+            values[j] = _NOT_TEXT.sub("\ufffd", v)
+            repaired += 1
+    return repaired
+
+
 MAX_REPAIRED_SHARE = 0.1
 """Above this share of records with bytes that are not UTF-8, a CSV file is taken for another
 encoding and refused (rather than kept with most of its text replaced)."""
@@ -278,7 +274,7 @@ def _read_csv_strict(path: Path, src: Path | None) -> _Raw:
             header = next(reader)
         except StopIteration:
             raise ExportReadError(path, "the file is empty.") from None
-        if any(_ESCAPED_BYTE.search(name) for name in header):
+        if any(_NOT_TEXT.search(name) for name in header):
             raise ExportReadError(
                 path,
                 "the file is not UTF-8 text.",
@@ -303,8 +299,7 @@ def _read_csv_strict(path: Path, src: Path | None) -> _Raw:
             start = prev_end + 1
             prev_end = reader.line_num
             line_of[index] = start
-            if any(_ESCAPED_BYTE.search(value) for value in row):
-                row = [_ESCAPED_BYTE.sub("\ufffd", value) for value in row]
+            if _to_text(row):
                 repaired += 1
             if len(row) != width:
                 span = f"lines {start}-{prev_end}" if prev_end > start else f"line {start}"
@@ -367,22 +362,6 @@ class _JsonRaw(NamedTuple):
     repaired: int = 0  # values whose lone UTF-16 surrogates became U+FFFD
 
 
-# a UTF-16 surrogate left alone in a decoded string: JSON allows the escape ("\ud83d" of an emoji
-# cut by a partner's truncated response body), UTF-8 (polars, Parquet) cannot hold it
-_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
-
-
-def _repair_surrogates(cols: dict[str, list[str | None]]) -> int:
-    """Replace lone surrogates by U+FFFD in the batch's values; return how many values had one."""
-    repaired = 0
-    for values in cols.values():
-        for j, v in enumerate(values):
-            if v is not None and _LONE_SURROGATE.search(v):
-                values[j] = _LONE_SURROGATE.sub("\ufffd", v)
-                repaired += 1
-    return repaired
-
-
 def _read_json(path: Path, src: Path | None, tmp: Path, batch: int) -> _JsonRaw:
     """The Logs API JSON: ``{"data": [{...}, ...]}``; every number is kept as its exact text.
 
@@ -405,7 +384,7 @@ def _read_json(path: Path, src: Path | None, tmp: Path, batch: int) -> _JsonRaw:
         try:
             frame = pl.DataFrame({**cols, _RECORD: idx}, schema=schema)
         except UnicodeEncodeError:  # only then are the values searched (rare, costly)
-            repaired += _repair_surrogates(cols)
+            repaired += sum(_to_text(values) for values in cols.values())
             frame = pl.DataFrame({**cols, _RECORD: idx}, schema=schema)
         frame = frame.with_columns(pl.exclude(_RECORD).replace("", None))
         target = tmp / f"{len(parts)}.parquet"
@@ -469,14 +448,13 @@ def _stream_json(
     report: LoadReport,
     explicit: bool,
     part: Path | None,
-    batch: int | None = None,
 ) -> _Read | None:
     """The Logs API JSON, read in batches of records into temporary Parquet files (next to the
     cache part, or in the temporary folder), then typed by the streaming engine into ``part``
     (or a frame without a cache), like a plain CSV file (``_stream_csv``)."""
     tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=part.parent if part else None))
     try:
-        raw = _read_json(path, src, tmp, batch or _JSON_BATCH)
+        raw = _read_json(path, src, tmp, _JSON_BATCH)
         if not _is_export(path, raw.columns, report, explicit):
             return None
         # a key that only later records have is a column: the union of the batches' columns
@@ -740,7 +718,8 @@ def _read_plain(
             pass  # the strict reader below finds the damaged records
     elif fmt == "json":
         return _stream_json(path, src, tz, report, explicit, part)
-    raw = _read_parquet(path, src) if fmt == "parquet" else _read_csv(path, src)
+    # a CSV file here is one polars could not parse (_NotParsable): record by record
+    raw = _read_parquet(path, src) if fmt == "parquet" else _read_csv_strict(path, src)
 
     columns = [c for c in raw.frame.columns if c != _RECORD]
     if not _is_export(path, columns, report, explicit):
@@ -752,11 +731,8 @@ def _read_plain(
 
     rejected = list(raw.rejected)
     if bad.height:
-        line_of = raw.line_of or (
-            _record_lines(path, src, bad[_RECORD].to_list()) if fmt == "csv" else {}
-        )
         for rec, reason in bad.select(_RECORD, _PROBLEM).iter_rows():
-            rejected.append({"record": rec, "line": line_of.get(rec), "reason": reason})
+            rejected.append({"record": rec, "line": raw.line_of.get(rec), "reason": reason})
     _file_report(report, path, fmt, compressed, raw.rows_read, good.height, rejected, columns)
     if raw.repaired:
         report.notes.append(

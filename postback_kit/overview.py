@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
-from .classify import OUTCOMES
+from .diagnose import ISSUE_OUTCOMES
 from .schema import require_columns
 from .signatures import code_text
 from .timeline import series_counts
@@ -32,8 +32,9 @@ __all__ = [
     "triage_overview",
 ]
 
-FAILING_CLASSES: tuple[str, ...] = tuple(o for o in OUTCOMES if o != "success")
-"""The outcomes a tracker list shows a failed share of (``share_<class>``), in this order."""
+FAILING_CLASSES: tuple[str, ...] = ISSUE_OUTCOMES
+"""The outcomes a tracker list shows a failed share of (``share_<class>``), in this order: the
+classes of ``diagnose``'s issues."""
 
 _COUNTS_SCHEMA: dict[str, pl.DataType | type[pl.DataType]] = {
     "bucket": pl.Datetime("us", "UTC"),

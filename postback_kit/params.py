@@ -107,6 +107,11 @@ class Shape:
     pattern: str
     length: bool = False
 
+    def label(self, value: pl.Expr) -> pl.Expr:
+        """The shape's name for ``value`` (``hex32``: the name and the length when ``length``)."""
+        name = pl.lit(self.name)
+        return name + value.str.len_chars().cast(pl.String) if self.length else name
+
 
 @dataclass(frozen=True)
 class ParamRules:
@@ -181,10 +186,7 @@ class ParamRules:
         """The shape name of ``value`` (``hex32``, ``uuid``, ``digits10``, ``text``, …)."""
         out: Any = pl
         for s in self.shapes:
-            name = pl.lit(s.name)
-            if s.length:
-                name = name + value.str.len_chars().cast(pl.String)
-            out = out.when(value.str.contains(s.pattern)).then(name)
+            out = out.when(value.str.contains(s.pattern)).then(s.label(value))
         if out is pl:
             return pl.lit("text")
         return out.otherwise(pl.lit("text"))
@@ -533,10 +535,7 @@ def _shaped(values: pl.DataFrame, rules: ParamRules) -> list[pl.DataFrame]:
         if values.is_empty():
             break
         hit = values.select(value.str.contains(s.pattern)).to_series()
-        name = pl.lit(s.name)
-        if s.length:
-            name = name + value.str.len_chars().cast(pl.String)
-        out.append(values.filter(hit).with_columns(shape=name))
+        out.append(values.filter(hit).with_columns(shape=s.label(value)))
         values = values.filter(~hit)
     return [*out, values.with_columns(shape=pl.lit("text"))]
 
@@ -563,11 +562,11 @@ def parameter_table(
     ``frame`` may be :func:`parse_parameters` output (``columns`` and ``rules`` are then the
     ones it was parsed with): the same rows compared for many issues are parsed once.
     """
-    parsed = (
-        frame
-        if isinstance(frame, ParsedParameters)
-        else parse_parameters(frame, columns=columns, rules=rules)
-    )
+    if not isinstance(frame, ParsedParameters):
+        # only the rows compared are parsed (the others are dropped below anyway)
+        rows = frame.filter(hit.fill_null(False) | ok.fill_null(False))
+        frame = parse_parameters(rows, columns=columns, rules=rules)
+    parsed = frame
     df, present, rules = parsed.frame, list(parsed.present), parsed.rules
     if not present:
         return _empty_table()

@@ -209,7 +209,7 @@ def _raw_message(text: pl.Expr, json_message: pl.Expr | None = None) -> pl.Expr:
 
     ``text`` is the stripped body (:func:`_text`); staged callers pass it as a column so that
     the many branches below read it instead of recomputing it, and ``json_message`` as the
-    column :func:`_json_messages` computed (the same value, parsed only where a key can match).
+    column :func:`_first_json_message` computed (the same value, parsed only where a key can match).
     """
     is_json = text.str.starts_with("{") | text.str.starts_with("[")
     # Markup: an HTML page, an XML document, or at least an element with a closing tag (a

@@ -176,7 +176,9 @@ def _case_floor_parquet(export: Path, cache: Path) -> dict[str, Any]:
     import polars as pl
 
     # the export's parts (<key>.<n>.parquet), not the diagnosis kept next to them
-    files = sorted(str(p) for p in cache.rglob("*.parquet") if p.name.split(".")[1].isdigit())
+    from postback_kit.cache import is_export_part
+
+    files = sorted(str(p) for p in cache.rglob("*.parquet") if is_export_part(p.name))
     if not files:
         raise SystemExit(f"bench: no Parquet cache in {cache}")
     t = time.perf_counter()
@@ -279,11 +281,6 @@ def _case_prepare(export: Path, cache: Path) -> dict[str, Any]:
     return {"seconds": time.perf_counter() - t, "rows": rows, "from_cache": report.from_cache}
 
 
-def _case_prepare_diagnosis(export: Path, cache: Path) -> dict[str, Any]:
-    """Keep the diagnosis in the warm cache (not a measured case)."""
-    return _diagnose_from(export / "csv", cache)
-
-
 WORKERS: dict[str, Callable[[Path, Path], dict[str, Any]]] = {
     "floor_csv": _case_floor_csv,
     "floor_parquet": _case_floor_parquet,
@@ -294,7 +291,7 @@ WORKERS: dict[str, Callable[[Path, Path], dict[str, Any]]] = {
     "pk_triage": _case_pk_triage,
     "pk_json": _case_pk_json,
     "prepare": _case_prepare,
-    "prepare_diagnosis": _case_prepare_diagnosis,
+    "prepare_diagnosis": _case_pk_warm,  # keeps the diagnosis in the warm cache (not measured)
 }
 
 
